@@ -1,0 +1,352 @@
+//! Fenced-div directives (`::: NAME [ID] [{key=value …}]` … `:::`) found line by line,
+//! before any Markdown parsing, so that Markdown never sees a directive line.
+//!
+//! A directive line starts at column 0 with three or more colons. Lines inside fenced
+//! code are never directive lines. The result is a tree whose leaves are byte ranges of
+//! Markdown text.
+
+use crate::diag::Span;
+
+/// The directive names the lesson format knows.
+pub const NAMES: [&str; 8] = [
+    "cards",
+    "quiz",
+    "explanation",
+    "challenge",
+    "step",
+    "solution",
+    "rubric",
+    "exercise",
+];
+
+/// A directive and everything between its opening and closing lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub id: Option<(String, Span)>,
+    pub attrs: Vec<Attr>,
+    /// The opening line, without its line ending.
+    pub open: Span,
+    /// The closing line; `None` if the file ended first.
+    pub close: Option<Span>,
+    pub content: Vec<Content>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attr {
+    pub key: String,
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Markdown lines (a byte range of the file).
+    Text(Span),
+    Node(Node),
+}
+
+/// What the line scanner found wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// A `:::` line with no directive open.
+    StrayClose(Span),
+    /// Syntax error inside a directive line.
+    BadLine(Span, String),
+    /// A code fence that the file never closes (directives after it are swallowed).
+    UnclosedFence(Span),
+}
+
+/// Scans `text[start..]` into a tree of directives. Unclosed directives are returned with
+/// `close: None`; the caller reports them.
+pub fn scan(text: &str, start: usize) -> (Vec<Content>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    // The root's content is stack[0]; open directives follow.
+    let mut stack: Vec<(Option<Node>, Vec<Content>)> = vec![(None, Vec::new())];
+    let mut fence: Option<(u8, usize, Span)> = None;
+    let mut pos = start;
+
+    for line in text[start..].split_inclusive('\n') {
+        let line_start = pos;
+        pos += line.len();
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let line_span = Span::new(line_start, line_start + bare.len());
+
+        if let Some((ch, len, _)) = fence {
+            if closes_fence(bare, ch, len) {
+                fence = None;
+            }
+            push_text(&mut stack, line_start, pos);
+            continue;
+        }
+        if let Some((ch, len)) = opens_fence(bare) {
+            fence = Some((ch, len, line_span));
+            push_text(&mut stack, line_start, pos);
+            continue;
+        }
+        let colons = bare.bytes().take_while(|&b| b == b':').count();
+        if colons < 3 {
+            push_text(&mut stack, line_start, pos);
+            continue;
+        }
+        let rest = &bare[colons..];
+        if rest.trim().is_empty() {
+            if stack.len() == 1 {
+                problems.push(Problem::StrayClose(line_span));
+            } else if let Some((Some(mut node), content)) = stack.pop() {
+                node.close = Some(line_span);
+                node.content = content;
+                if let Some(parent) = stack.last_mut() {
+                    parent.1.push(Content::Node(node));
+                }
+            }
+            continue;
+        }
+        match parse_open(bare, line_start, colons) {
+            Ok(node) => stack.push((Some(node), Vec::new())),
+            Err((span, message)) => {
+                problems.push(Problem::BadLine(span, message));
+                // Still open something, so that its closing line does not look stray.
+                let node = Node {
+                    name: String::new(),
+                    id: None,
+                    attrs: Vec::new(),
+                    open: line_span,
+                    close: None,
+                    content: Vec::new(),
+                };
+                stack.push((Some(node), Vec::new()));
+            }
+        }
+    }
+    if let Some((_, _, span)) = fence {
+        problems.push(Problem::UnclosedFence(span));
+    }
+    // Close whatever is still open at the end of the file (close stays `None`).
+    while stack.len() > 1 {
+        if let Some((Some(mut node), content)) = stack.pop() {
+            node.content = content;
+            if let Some(parent) = stack.last_mut() {
+                parent.1.push(Content::Node(node));
+            }
+        }
+    }
+    let root = stack.pop().map(|(_, c)| c).unwrap_or_default();
+    (root, problems)
+}
+
+fn push_text(stack: &mut [(Option<Node>, Vec<Content>)], start: usize, end: usize) {
+    let Some((_, content)) = stack.last_mut() else { return };
+    if let Some(Content::Text(span)) = content.last_mut() {
+        if span.end == start {
+            span.end = end;
+            return;
+        }
+    }
+    content.push(Content::Text(Span::new(start, end)));
+}
+
+/// A CommonMark fence opener: up to three spaces, then ``` or ~~~ (three or more).
+fn opens_fence(line: &str) -> Option<(u8, usize)> {
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let ch = *rest.as_bytes().first()?;
+    if ch != b'`' && ch != b'~' {
+        return None;
+    }
+    let len = rest.bytes().take_while(|&b| b == ch).count();
+    if len < 3 {
+        return None;
+    }
+    if ch == b'`' && rest[len..].contains('`') {
+        return None;
+    }
+    Some((ch, len))
+}
+
+fn closes_fence(line: &str, ch: u8, len: usize) -> bool {
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    if indent > 3 {
+        return false;
+    }
+    let rest = &line[indent..];
+    let n = rest.bytes().take_while(|&b| b == ch).count();
+    n >= len && rest[n..].trim().is_empty()
+}
+
+type LineError = (Span, String);
+
+/// Parses `::: name [id] [{k=v …}]`.
+fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node, LineError> {
+    let mut cur = Cursor { s: line, pos: colons, base };
+    cur.skip_ws();
+    let name_start = cur.pos;
+    while cur.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        cur.bump();
+    }
+    let name = &line[name_start..cur.pos];
+    if name.is_empty() {
+        return Err((cur.span_here(), "expected a directive name after `:::`".into()));
+    }
+    let mut node = Node {
+        name: name.to_string(),
+        id: None,
+        attrs: Vec::new(),
+        open: Span::new(base, base + line.len()),
+        close: None,
+        content: Vec::new(),
+    };
+    cur.skip_ws();
+    if cur.peek().is_some_and(|c| c != '{') {
+        let id_start = cur.pos;
+        while cur.peek().is_some_and(|c| !c.is_whitespace() && c != '{') {
+            cur.bump();
+        }
+        node.id = Some((line[id_start..cur.pos].to_string(), cur.span_from(id_start)));
+        cur.skip_ws();
+    }
+    if cur.peek() == Some('{') {
+        cur.bump();
+        node.attrs = parse_attrs(&mut cur)?;
+        cur.skip_ws();
+    }
+    if cur.pos < line.len() {
+        return Err((
+            Span::new(base + cur.pos, base + line.len()),
+            "unexpected text after the directive's ID and attributes".into(),
+        ));
+    }
+    Ok(node)
+}
+
+fn parse_attrs(cur: &mut Cursor<'_>) -> Result<Vec<Attr>, LineError> {
+    let mut attrs = Vec::new();
+    loop {
+        cur.skip_ws();
+        match cur.peek() {
+            None => return Err((cur.span_here(), "attribute list is missing its closing `}`".into())),
+            Some('}') => {
+                cur.bump();
+                return Ok(attrs);
+            }
+            Some(_) => {}
+        }
+        let start = cur.pos;
+        while cur.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            cur.bump();
+        }
+        let key = cur.s[start..cur.pos].to_string();
+        if key.is_empty() {
+            return Err((cur.span_here(), "expected an attribute name like `type=numeric`".into()));
+        }
+        if cur.peek() != Some('=') {
+            return Err((cur.span_from(start), format!("attribute `{key}` needs a value: `{key}=…`")));
+        }
+        cur.bump();
+        let value = if cur.peek() == Some('"') {
+            cur.bump();
+            let mut value = String::new();
+            loop {
+                match cur.bump() {
+                    None => return Err((cur.span_from(start), "quoted value is missing its closing `\"`".into())),
+                    Some('"') => break,
+                    Some('\\') => match cur.bump() {
+                        Some(c) => value.push(c),
+                        None => return Err((cur.span_from(start), "quoted value is missing its closing `\"`".into())),
+                    },
+                    Some(c) => value.push(c),
+                }
+            }
+            value
+        } else {
+            let vstart = cur.pos;
+            while cur.peek().is_some_and(|c| !c.is_whitespace() && c != '}') {
+                cur.bump();
+            }
+            cur.s[vstart..cur.pos].to_string()
+        };
+        attrs.push(Attr { key, value, span: cur.span_from(start) });
+    }
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+    base: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<char> {
+        self.s[self.pos..].chars().next()
+    }
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.bump();
+        }
+    }
+    fn span_here(&self) -> Span {
+        let len = self.peek().map_or(0, char::len_utf8);
+        Span::new(self.base + self.pos, self.base + self.pos + len)
+    }
+    fn span_from(&self, start: usize) -> Span {
+        Span::new(self.base + start, self.base + self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(content: &[Content]) -> Vec<String> {
+        content
+            .iter()
+            .map(|c| match c {
+                Content::Text(_) => "text".to_string(),
+                Content::Node(n) => format!("{}({})", n.name, names(&n.content).join(",")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nests_and_closes_innermost_first() {
+        let src = "a\n::: quiz q1\nprompt\n::: explanation\nwhy\n:::\n:::\nb\n";
+        let (tree, problems) = scan(src, 0);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(names(&tree), ["text", "quiz(text,explanation(text))", "text"]);
+    }
+
+    #[test]
+    fn colons_inside_fenced_code_are_text() {
+        let src = "```markdown\n::: quiz q1\n```\n~~~~\n:::\n~~~~\n";
+        let (tree, problems) = scan(src, 0);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(names(&tree), ["text"]);
+    }
+
+    #[test]
+    fn parses_id_and_attributes() {
+        let src = r#"::: quiz q3 {type=text accept="a b|\"c\"" points=2}"#;
+        let (tree, _) = scan(src, 0);
+        let Some(Content::Node(node)) = tree.first() else { panic!("no node: {tree:?}") };
+        assert_eq!(node.id.as_ref().map(|i| i.0.as_str()), Some("q3"));
+        let attrs: Vec<_> = node.attrs.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect();
+        assert_eq!(attrs, [("type", "text"), ("accept", "a b|\"c\""), ("points", "2")]);
+        assert_eq!(node.close, None);
+    }
+
+    #[test]
+    fn reports_stray_close_and_bad_lines() {
+        let (_, problems) = scan(":::\n::: quiz {type\n:::\n", 0);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(matches!(problems[0], Problem::StrayClose(s) if s == Span::new(0, 3)));
+        assert!(matches!(&problems[1], Problem::BadLine(_, m) if m.contains("needs a value")));
+    }
+}

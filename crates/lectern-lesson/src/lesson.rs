@@ -1,0 +1,759 @@
+//! One lesson file → a [`Lesson`] and every diagnostic about it.
+//!
+//! The parser never stops at the first problem: it reports it, skips what it cannot
+//! understand, and goes on. It reads no files; the course loader resolves `src=` and
+//! checks what needs the rest of the course.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, Span};
+use crate::directive::{self, Attr, Content, Node, Problem};
+use crate::markdown::{self, Sink};
+use crate::model::{
+    Accept, Block, Card, Challenge, ChoicePolicy, ExerciseEmbed, Lesson, Quiz, QuizAnswer, QuizOption,
+    RubricItem, Step, Tolerance,
+};
+
+/// A model and what was wrong with the input it came from.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    pub value: T,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<T> Parsed<T> {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses one lesson. `id` is the file stem; `file` the path shown in diagnostics.
+pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
+    let mut p = LessonParser { text, sink: Sink { file, diagnostics: Vec::new() } };
+    let (front, body_start) = p.front_matter();
+    let (tree, problems) = directive::scan(text, body_start);
+    for problem in problems {
+        match problem {
+            Problem::StrayClose(span) => p.sink.error(span, "`:::` closes nothing: no directive is open here"),
+            Problem::BadLine(span, message) => p.sink.error(span, message),
+            Problem::UnclosedFence(span) => p.sink.warning(
+                span,
+                "this code fence is never closed, so everything after it is code (directives included)",
+            ),
+        }
+    }
+    p.check_tree(&tree, None);
+    let blocks = p.lesson_blocks(&tree);
+    let lesson = Lesson {
+        id: id.to_string(),
+        file: file.to_path_buf(),
+        title: front.title.unwrap_or_else(|| id.to_string()),
+        number: front.lesson,
+        blocks,
+    };
+    Parsed { value: lesson, diagnostics: p.sink.diagnostics }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FrontMatter {
+    title: Option<String>,
+    lesson: Option<u32>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+struct LessonParser<'a> {
+    text: &'a str,
+    sink: Sink<'a>,
+}
+
+/// Which directive may stand directly inside which (`None` is the lesson itself).
+fn allowed_parent(name: &str) -> Option<Option<&'static str>> {
+    Some(match name {
+        "cards" | "quiz" | "challenge" | "exercise" => None,
+        "explanation" => Some("quiz"),
+        "step" => Some("challenge"),
+        "solution" | "rubric" => Some("step"),
+        _ => return None,
+    })
+}
+
+impl LessonParser<'_> {
+    /// Reads the `+++` TOML block; returns it and where the body starts.
+    fn front_matter(&mut self) -> (FrontMatter, usize) {
+        let text = self.text;
+        let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let first_line_end = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+        if text[start..first_line_end].trim_end() != "+++" {
+            self.sink.error(
+                Span::new(start, start),
+                "lesson has no front matter: start the file with `+++`, a line `title = \"…\"`, and `+++`",
+            );
+            return (FrontMatter::default(), start);
+        }
+        let mut pos = first_line_end;
+        let mut close = None;
+        for line in text[first_line_end..].split_inclusive('\n') {
+            if line.trim_end() == "+++" {
+                close = Some((pos, pos + line.len()));
+                break;
+            }
+            pos += line.len();
+        }
+        let Some((toml_end, body_start)) = close else {
+            self.sink.error(
+                Span::new(start, start + 3),
+                "front matter is never closed: add a line `+++` after it",
+            );
+            return (FrontMatter::default(), first_line_end);
+        };
+        let source = &text[first_line_end..toml_end];
+        let front = match toml::from_str::<FrontMatter>(source) {
+            Ok(front) => front,
+            Err(e) => {
+                let span = e.span().map_or(Span::new(start, start + 3), |r| Span::from(r).shift(first_line_end));
+                self.sink.error(span, format!("front matter is not valid TOML: {}", e.message().trim()));
+                return (FrontMatter::default(), body_start);
+            }
+        };
+        if front.title.is_none() {
+            self.sink.error(Span::new(start, start + 3), "front matter has no `title = \"…\"`");
+        }
+        for key in front.other.keys() {
+            let at = find_key(source, key).map_or(Span::new(start, start + 3), |s| s.shift(first_line_end));
+            self.sink.warning(at, format!("unknown front matter key `{key}`; expected `title` or `lesson`"));
+        }
+        (front, body_start)
+    }
+
+    /// Structural rules that hold whatever the directive means: known names, closed,
+    /// in an allowed parent.
+    fn check_tree(&mut self, content: &[Content], parent: Option<&str>) {
+        for c in content {
+            let Content::Node(node) = c else { continue };
+            if node.name.is_empty() {
+                // Its line was already reported as malformed.
+            } else if let Some(wanted) = allowed_parent(&node.name) {
+                if node.close.is_none() {
+                    self.sink.error(
+                        node.open,
+                        format!("`{}` is never closed: add a line `:::` after its content", node.name),
+                    );
+                }
+                if wanted != parent {
+                    let message = match wanted {
+                        None => format!(
+                            "`{}` must stand at the top level of a lesson, not inside `{}`",
+                            node.name,
+                            parent.unwrap_or("")
+                        ),
+                        Some(w) => format!("`{}` must be directly inside a `{w}`", node.name),
+                    };
+                    self.sink.error(node.open, message);
+                }
+            } else {
+                self.sink.error(
+                    node.open,
+                    format!(
+                        "unknown directive `{}`; expected one of: {}",
+                        node.name,
+                        directive::NAMES.join(", ")
+                    ),
+                );
+                if node.close.is_none() {
+                    self.sink.error(node.open, format!("`{}` is never closed", node.name));
+                }
+            }
+            self.check_tree(&node.content, Some(node.name.as_str()));
+        }
+    }
+
+    fn markdown(&mut self, span: Span) -> Vec<Block> {
+        markdown::blocks(self.text, span, &mut self.sink)
+    }
+
+    /// Markdown of every text chunk in `content`, ignoring nested directives.
+    fn text_blocks(&mut self, content: &[Content]) -> Vec<Block> {
+        let mut out = Vec::new();
+        for c in content {
+            if let Content::Text(span) = c {
+                out.extend(self.markdown(*span));
+            }
+        }
+        out
+    }
+
+    fn lesson_blocks(&mut self, content: &[Content]) -> Vec<Block> {
+        let mut out = Vec::new();
+        for c in content {
+            match c {
+                Content::Text(span) => out.extend(self.markdown(*span)),
+                Content::Node(node) => match node.name.as_str() {
+                    "cards" => out.push(Block::Cards(self.cards(node))),
+                    "quiz" => out.extend(self.quiz(node).map(Block::Quiz)),
+                    "challenge" => out.extend(self.challenge(node).map(Block::Challenge)),
+                    "exercise" => out.extend(self.exercise(node).map(Block::Exercise)),
+                    // Misplaced or unknown: already reported by check_tree.
+                    _ => {}
+                },
+            }
+        }
+        out
+    }
+
+    /// The directive's ID, checked; reports its absence when `required`.
+    fn id(&mut self, node: &Node, required: bool) -> Option<String> {
+        let Some((id, span)) = &node.id else {
+            if required {
+                self.sink.error(node.open, format!("`{0}` needs an ID: `::: {0} my-id`", node.name));
+            }
+            return None;
+        };
+        if !required && !matches!(node.name.as_str(), "step") {
+            self.sink.warning(*span, format!("`{}` takes no ID; `{id}` is ignored", node.name));
+            return None;
+        }
+        if !id.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+            self.sink.error(*span, format!("ID `{id}` may only hold letters, digits, `-` and `_`"));
+            return None;
+        }
+        Some(id.clone())
+    }
+
+    /// The directive's attributes by key; warns about unknown and repeated ones.
+    fn attrs<'n>(&mut self, node: &'n Node, allowed: &[&str]) -> BTreeMap<&'n str, &'n Attr> {
+        let mut out = BTreeMap::new();
+        for attr in &node.attrs {
+            if !allowed.contains(&attr.key.as_str()) {
+                let expected = if allowed.is_empty() {
+                    format!("`{}` takes no attributes", node.name)
+                } else {
+                    format!("expected {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+                };
+                self.sink.warning(attr.span, format!("unknown attribute `{}` ({expected}); it is ignored", attr.key));
+            } else if out.insert(attr.key.as_str(), attr).is_some() {
+                self.sink.warning(attr.span, format!("attribute `{}` is given twice; the last one counts", attr.key));
+            }
+        }
+        out
+    }
+
+    fn number(&mut self, attr: &Attr, what: &str) -> Option<f64> {
+        match attr.value.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Some(n),
+            _ => {
+                self.sink.error(attr.span, format!("{what} `{}` is not a number", attr.value));
+                None
+            }
+        }
+    }
+
+    fn cards(&mut self, node: &Node) -> Vec<Card> {
+        self.id(node, false);
+        self.attrs(node, &[]);
+        let mut cards = Vec::new();
+        for c in &node.content {
+            let Content::Text(span) = c else { continue };
+            let chunk = &self.text[span.range()];
+            let mut headings = Vec::new();
+            let mut depth = 0usize;
+            let mut current: Option<(usize, usize, usize)> = None; // heading start, inline start, inline end
+            for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
+                match event {
+                    Event::Start(Tag::Heading { level: HeadingLevel::H3, .. }) if depth == 0 => {
+                        current = Some((range.start, usize::MAX, 0));
+                        depth += 1;
+                    }
+                    Event::End(TagEnd::Heading(HeadingLevel::H3)) if depth == 1 && current.is_some() => {
+                        if let Some((start, inline_start, inline_end)) = current.take() {
+                            let title = if inline_start < inline_end { &chunk[inline_start..inline_end] } else { "" };
+                            headings.push((start, range.end, title.to_string()));
+                        }
+                        depth -= 1;
+                    }
+                    Event::Start(_) => depth += 1,
+                    Event::End(_) => depth = depth.saturating_sub(1),
+                    _ => {
+                        if let Some((_, s, e)) = current.as_mut() {
+                            *s = (*s).min(range.start);
+                            *e = (*e).max(range.end);
+                        }
+                    }
+                }
+            }
+            let first = headings.first().map_or(chunk.len(), |h| h.0);
+            if !chunk[..first].trim().is_empty() {
+                let lead = chunk.len() - chunk.trim_start().len();
+                self.sink.warning(
+                    Span::new(span.start + lead, span.start + first),
+                    "text before the first `###` heading belongs to no card and is not shown",
+                );
+            }
+            for (i, (start, heading_end, title)) in headings.iter().enumerate() {
+                let end = headings.get(i + 1).map_or(chunk.len(), |h| h.0);
+                let body = self.markdown(Span::new(span.start + heading_end, span.start + end));
+                cards.push(Card { title: title.clone(), body, span: Span::new(span.start + start, span.start + end) });
+            }
+        }
+        if cards.is_empty() {
+            self.sink.error(node.open, "`cards` holds no card: start each card with a `###` heading");
+        }
+        cards
+    }
+
+    fn quiz(&mut self, node: &Node) -> Option<Quiz> {
+        let id = self.id(node, true);
+        let attrs = self.attrs(node, &["type", "points", "policy", "answer", "tolerance", "unit", "accept"]);
+        let mut prompt = Vec::new();
+        let mut options: Option<(Vec<QuizOption>, Span)> = None;
+        let mut explanation: Option<Vec<Block>> = None;
+        for c in &node.content {
+            match c {
+                Content::Text(span) => {
+                    if options.is_some() {
+                        if !self.text[span.range()].trim().is_empty() {
+                            self.sink.warning(*span, "text after a quiz's options is not shown; move it before the options");
+                        }
+                        continue;
+                    }
+                    match self.choice_options(*span) {
+                        Some((list, found)) => {
+                            prompt.extend(self.markdown(Span::new(span.start, list.start)));
+                            let rest = Span::new(list.end, span.end);
+                            if !self.text[rest.range()].trim().is_empty() {
+                                self.sink.warning(rest, "text after a quiz's options is not shown; move it before the options");
+                            }
+                            options = Some((found, list));
+                        }
+                        None => prompt.extend(self.markdown(*span)),
+                    }
+                }
+                Content::Node(child) if child.name == "explanation" => {
+                    self.id(child, false);
+                    self.attrs(child, &[]);
+                    let blocks = self.text_blocks(&child.content);
+                    if explanation.replace(blocks).is_some() {
+                        self.sink.error(child.open, "a quiz has at most one `explanation`");
+                    }
+                }
+                Content::Node(_) => {}
+            }
+        }
+        let points = match attrs.get("points") {
+            Some(a) => self.number(a, "points")?,
+            None => 1.0,
+        };
+        let kind = attrs.get("type").map_or("choice", |a| a.value.as_str());
+        let answer = match kind {
+            "choice" => {
+                let Some((options, list)) = options else {
+                    self.sink.error(node.open, "quiz has no options: list them as `- [x] right` and `- [ ] wrong`");
+                    return None;
+                };
+                if !options.iter().any(|o| o.correct) {
+                    self.sink.error(list, "quiz has no correct option: mark at least one with `- [x]`");
+                    return None;
+                }
+                let policy = match attrs.get("policy") {
+                    Some(a) => match ChoicePolicy::parse(&a.value) {
+                        Some(p) => Some(p),
+                        None => {
+                            self.sink.error(
+                                a.span,
+                                format!("unknown policy `{}`; expected `all-or-nothing` or `right-minus-wrong`", a.value),
+                            );
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                QuizAnswer::Choice { options, policy }
+            }
+            "numeric" => {
+                if let Some((_, list)) = options {
+                    self.sink.warning(list, "a numeric quiz shows no options; this list is not shown");
+                }
+                let Some(answer) = attrs.get("answer") else {
+                    self.sink.error(node.open, "numeric quiz has no answer: add `{type=numeric answer=…}`");
+                    return None;
+                };
+                let answer = self.number(answer, "answer")?;
+                let tolerance = match attrs.get("tolerance") {
+                    None => Tolerance::Absolute(0.0),
+                    Some(a) => match a.value.strip_suffix('%') {
+                        Some(pct) => {
+                            let pct = self.number(&Attr { value: pct.to_string(), ..(*a).clone() }, "tolerance")?;
+                            Tolerance::Relative(pct / 100.0)
+                        }
+                        None => Tolerance::Absolute(self.number(a, "tolerance")?),
+                    },
+                };
+                if matches!(tolerance, Tolerance::Absolute(t) | Tolerance::Relative(t) if t < 0.0) {
+                    self.sink.error(attrs["tolerance"].span, "tolerance cannot be negative");
+                }
+                QuizAnswer::Numeric { answer, tolerance, unit: attrs.get("unit").map(|a| a.value.clone()) }
+            }
+            "text" => {
+                if let Some((_, list)) = options {
+                    self.sink.warning(list, "a text quiz shows no options; this list is not shown");
+                }
+                let Some(accept) = attrs.get("accept") else {
+                    self.sink.error(node.open, "text quiz has no accepted answers: add `{type=text accept=\"a|b\"}`");
+                    return None;
+                };
+                let alternatives = self.accept_list(accept);
+                if alternatives.is_empty() {
+                    self.sink.error(accept.span, "`accept` holds no answer");
+                    return None;
+                }
+                QuizAnswer::Text { accept: alternatives }
+            }
+            other => {
+                self.sink.error(
+                    attrs["type"].span,
+                    format!("unknown quiz type `{other}`; expected `choice`, `numeric` or `text`"),
+                );
+                return None;
+            }
+        };
+        Some(Quiz { id: id?, prompt, answer, points, explanation: explanation.unwrap_or_default(), span: node.open })
+    }
+
+    /// The first task list in `span`: its span and its options.
+    fn choice_options(&mut self, span: Span) -> Option<(Span, Vec<QuizOption>)> {
+        let chunk = &self.text[span.range()];
+        let mut depth = 0usize;
+        let mut list: Option<(usize, Vec<(usize, usize, Option<(bool, usize)>)>)> = None;
+        let mut found = None;
+        for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
+            match event {
+                Event::Start(Tag::List(_)) if depth == 0 => {
+                    list = Some((range.start, Vec::new()));
+                    depth += 1;
+                }
+                Event::Start(Tag::Item) if depth == 1 => {
+                    if let Some((_, items)) = list.as_mut() {
+                        items.push((range.start, range.end, None));
+                    }
+                    depth += 1;
+                }
+                Event::TaskListMarker(checked) if depth >= 2 => {
+                    if let Some((_, items)) = list.as_mut() {
+                        if let Some(item) = items.last_mut() {
+                            item.2.get_or_insert((checked, range.end));
+                        }
+                    }
+                }
+                Event::End(TagEnd::List(_)) if depth == 1 => {
+                    depth = 0;
+                    if let Some((start, items)) = list.take() {
+                        if items.iter().any(|i| i.2.is_some()) {
+                            found = Some((Span::new(start, range.end), items));
+                            break;
+                        }
+                    }
+                }
+                Event::Start(_) => depth += 1,
+                Event::End(_) => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        let (list_span, items) = found?;
+        let mut options = Vec::new();
+        for (i, (start, end, marker)) in items.into_iter().enumerate() {
+            let item_span = Span::new(start, end).shift(span.start);
+            let Some((correct, text_start)) = marker else {
+                self.sink.error(item_span, "every option needs `[ ]` (wrong) or `[x]` (right) after the bullet");
+                continue;
+            };
+            let Some(letter) = u8::try_from(i).ok().filter(|&i| i < 26).map(|i| char::from(b'A' + i)) else {
+                self.sink.error(item_span, "a quiz has at most 26 options (A to Z)");
+                break;
+            };
+            options.push(QuizOption { letter, text: chunk[text_start..end].trim().to_string(), correct, span: item_span });
+        }
+        Some((list_span.shift(span.start), options))
+    }
+
+    /// `a|b|/re(g|x)/` → alternatives; a `|` inside `/…/` belongs to the regex.
+    fn accept_list(&mut self, attr: &Attr) -> Vec<Accept> {
+        let mut out = Vec::new();
+        let value = attr.value.as_str();
+        let mut rest = value;
+        while !rest.is_empty() {
+            let (item, next) = if rest.starts_with('/') {
+                // A regex runs to a `/` that is followed by `|` or the end.
+                let mut end = None;
+                for (i, _) in rest.match_indices('/').skip(1) {
+                    let after = &rest[i + 1..];
+                    if after.is_empty() || after.starts_with('|') {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                match end {
+                    Some(e) => (&rest[..e], rest[e..].strip_prefix('|').unwrap_or("")),
+                    None => split_bar(rest),
+                }
+            } else {
+                split_bar(rest)
+            };
+            if let Some(a) = self.accept(item.trim(), attr.span) {
+                out.push(a);
+            }
+            rest = next;
+        }
+        out
+    }
+
+    /// One accepted answer; a `/…/` one must be a valid regular expression.
+    fn accept(&mut self, item: &str, span: Span) -> Option<Accept> {
+        if item.is_empty() {
+            return None;
+        }
+        if item.len() >= 2 && item.starts_with('/') && item.ends_with('/') {
+            let pattern = &item[1..item.len() - 1];
+            if let Err(e) = regex_syntax::Parser::new().parse(pattern) {
+                let reason = e.to_string();
+                let reason = reason.lines().last().unwrap_or("").trim_start_matches("error: ");
+                self.sink.error(span, format!("regular expression `{item}` does not parse: {reason}"));
+                return None;
+            }
+            return Some(Accept::Regex(pattern.to_string()));
+        }
+        Some(Accept::Phrase(item.to_string()))
+    }
+
+    fn challenge(&mut self, node: &Node) -> Option<Challenge> {
+        let id = self.id(node, true);
+        let attrs = self.attrs(node, &["title"]);
+        let mut title = attrs.get("title").map(|a| a.value.clone());
+        let mut prompt = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
+        for c in &node.content {
+            match c {
+                Content::Text(span) if steps.is_empty() => {
+                    if title.is_none() {
+                        if let Some((h, text)) = self.first_heading(*span, HeadingLevel::H2) {
+                            title = Some(text);
+                            prompt.extend(self.markdown(Span::new(span.start, h.start)));
+                            prompt.extend(self.markdown(Span::new(h.end, span.end)));
+                            continue;
+                        }
+                    }
+                    prompt.extend(self.markdown(*span));
+                }
+                Content::Text(span) => {
+                    if !self.text[span.range()].trim().is_empty() {
+                        self.sink.warning(*span, "text between or after a challenge's steps is not shown; put it inside a step");
+                    }
+                }
+                Content::Node(child) if child.name == "step" => {
+                    if let Some(step) = self.step(child, steps.len() + 1) {
+                        if let Some(other) = steps.iter().find(|s| s.id == step.id) {
+                            let (line, _) = crate::diag::line_col(self.text, other.span.start);
+                            let d = Diagnostic::error(
+                                self.sink.file,
+                                child.open,
+                                format!("step ID `{}` is used twice in this challenge", step.id),
+                            )
+                            .with_note(format!("first used by the step at line {line}"));
+                            self.sink.diagnostics.push(d);
+                        } else {
+                            steps.push(step);
+                        }
+                    }
+                }
+                Content::Node(_) => {}
+            }
+        }
+        let id = id?;
+        if steps.is_empty() {
+            self.sink.error(node.open, "challenge has no step: add at least one `::: step` inside it");
+            return None;
+        }
+        let title = title.unwrap_or_else(|| {
+            self.sink.warning(node.open, "challenge has no title: start it with a `##` heading");
+            id.clone()
+        });
+        Some(Challenge { id, title, prompt, steps, span: node.open })
+    }
+
+    /// The first heading of `level` at the top of `span`: its span and plain text.
+    fn first_heading(&self, span: Span, level: HeadingLevel) -> Option<(Span, String)> {
+        let chunk = &self.text[span.range()];
+        let mut depth = 0usize;
+        for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
+            match event {
+                Event::Start(Tag::Heading { level: l, .. }) if depth == 0 && l == level => {
+                    let source = &chunk[range.clone()];
+                    return Some((Span::from(range).shift(span.start), markdown::plain_text(source)));
+                }
+                Event::Start(_) => depth += 1,
+                Event::End(_) => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn step(&mut self, node: &Node, number: usize) -> Option<Step> {
+        let id = match &node.id {
+            Some(_) => self.id(node, true)?,
+            None => format!("step{number}"),
+        };
+        self.attrs(node, &[]);
+        let mut prompt = Vec::new();
+        let mut solution: Option<Vec<Block>> = None;
+        let mut rubric: Option<Vec<RubricItem>> = None;
+        for c in &node.content {
+            match c {
+                Content::Text(span) => prompt.extend(self.markdown(*span)),
+                Content::Node(child) if child.name == "solution" => {
+                    self.id(child, false);
+                    self.attrs(child, &[]);
+                    let blocks = self.text_blocks(&child.content);
+                    if solution.replace(blocks).is_some() {
+                        self.sink.error(child.open, "a step has at most one `solution`");
+                    }
+                }
+                Content::Node(child) if child.name == "rubric" => {
+                    self.id(child, false);
+                    self.attrs(child, &[]);
+                    let items = self.rubric(child);
+                    if rubric.replace(items).is_some() {
+                        self.sink.error(child.open, "a step has at most one `rubric`");
+                    }
+                }
+                Content::Node(_) => {}
+            }
+        }
+        if rubric.is_none() {
+            self.sink.warning(node.open, format!("step `{id}` has no rubric: it can only be graded by hand"));
+        }
+        Some(Step {
+            id,
+            prompt,
+            solution: solution.unwrap_or_default(),
+            rubric: rubric.unwrap_or_default(),
+            span: node.open,
+        })
+    }
+
+    /// `- POINTS: feedback `phrase`, `/regex/``, one item a line.
+    fn rubric(&mut self, node: &Node) -> Vec<RubricItem> {
+        let mut items = Vec::new();
+        for c in &node.content {
+            let Content::Text(span) = c else { continue };
+            let chunk = &self.text[span.range()];
+            let mut depth = 0usize;
+            // (item start, item end, code spans)
+            let mut found: Vec<(usize, usize, Vec<(usize, usize, String)>)> = Vec::new();
+            for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
+                match event {
+                    Event::Start(Tag::Item) if depth == 1 => {
+                        found.push((range.start, range.end, Vec::new()));
+                        depth += 1;
+                    }
+                    Event::Code(code) if depth >= 2 => {
+                        if let Some(item) = found.last_mut() {
+                            item.2.push((range.start, range.end, code.to_string()));
+                        }
+                    }
+                    Event::Start(_) => depth += 1,
+                    Event::End(_) => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            for (start, end, codes) in found {
+                if let Some(item) = self.rubric_item(span.start, chunk, start, end, &codes) {
+                    items.push(item);
+                }
+            }
+        }
+        if items.is_empty() {
+            self.sink.error(node.open, "rubric holds no item: write items as ``- 2: feedback `phrase` ``");
+        }
+        items
+    }
+
+    fn rubric_item(
+        &mut self,
+        base: usize,
+        chunk: &str,
+        start: usize,
+        end: usize,
+        codes: &[(usize, usize, String)],
+    ) -> Option<RubricItem> {
+        let item_span = Span::new(base + start, base + end);
+        let source = &chunk[start..end];
+        // Skip the bullet (`-`, `*`, `+`, or `1.` / `1)`) and the space after it.
+        let after_bullet = source.trim_start_matches(|c: char| c.is_ascii_digit());
+        let after_bullet = after_bullet.strip_prefix(['-', '*', '+', '.', ')']).unwrap_or(after_bullet);
+        let content_start = start + (source.len() - after_bullet.trim_start().len());
+        let first_code = codes.first().map_or(end, |c| c.0);
+        let head = &chunk[content_start..first_code];
+        let Some(colon) = head.find(':') else {
+            self.sink.error(item_span, "a rubric item starts with its points: ``- 2: feedback `phrase` ``");
+            return None;
+        };
+        let points_text = head[..colon].trim();
+        let points_span = Span::new(base + content_start, base + content_start + colon);
+        let points = match points_text.parse::<f64>() {
+            Ok(p) if p.is_finite() => p,
+            _ => {
+                self.sink.error(points_span, format!("rubric points `{points_text}` are not a number"));
+                return None;
+            }
+        };
+        let feedback = head[colon + 1..].trim().trim_end_matches([',', ';', '、', ',', ' ']).trim().to_string();
+        let mut accept = Vec::new();
+        for (s, e, code) in codes {
+            if let Some(a) = self.accept(code, Span::new(base + s, base + e)) {
+                accept.push(a);
+            }
+        }
+        if codes.is_empty() {
+            self.sink.warning(item_span, "rubric item has no accepted phrase (a `code span`): it can only be graded by hand");
+        }
+        Some(RubricItem { points, feedback, accept, span: item_span })
+    }
+
+    fn exercise(&mut self, node: &Node) -> Option<ExerciseEmbed> {
+        let id = self.id(node, true)?;
+        self.attrs(node, &[]);
+        for c in &node.content {
+            if let Content::Text(span) = c {
+                if !self.text[span.range()].trim().is_empty() {
+                    self.sink.warning(*span, "text inside `exercise` is not shown; the statement comes from exercise.toml");
+                }
+            }
+        }
+        Some(ExerciseEmbed { id, span: node.open })
+    }
+}
+
+fn split_bar(s: &str) -> (&str, &str) {
+    match s.find('|') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    }
+}
+
+/// The span of `key` where it starts a line of a TOML source (for warnings on keys).
+pub(crate) fn find_key(source: &str, key: &str) -> Option<Span> {
+    let mut pos = 0;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let lead = line.len() - trimmed.len();
+        if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
+            return Some(Span::new(pos + lead, pos + lead + key.len()));
+        }
+        pos += line.len();
+    }
+    None
+}

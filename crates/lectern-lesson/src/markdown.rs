@@ -1,0 +1,316 @@
+//! Markdown runs: one pass of pulldown-cmark over each run of lesson text, which checks
+//! every formula and lifts out the blocks Lectern shows in its own way (callouts and code
+//! files). Everything else stays Markdown source for the site to render.
+
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+use crate::diag::{Diagnostic, Span};
+use crate::model::{Block, Callout, CalloutKind, CodeBlock, Markdown};
+
+/// The CommonMark extensions every part of Lectern reads lessons with.
+pub fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_MATH
+        | Options::ENABLE_GFM
+}
+
+/// Checks that a TeX formula renders. Returns the renderer's complaint otherwise.
+pub fn check_formula(tex: &str) -> Result<(), String> {
+    let storage = pulldown_latex::Storage::new();
+    for event in pulldown_latex::Parser::new(tex, &storage) {
+        if let Err(e) = event {
+            // The error's Display carries a multi-line drawing of its context; the
+            // source (its kind) is the one-line reason.
+            let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            return Err(reason);
+        }
+    }
+    Ok(())
+}
+
+/// Where diagnostics go while one file is parsed.
+pub(crate) struct Sink<'a> {
+    pub file: &'a std::path::Path,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink<'_> {
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::error(self.file, span, message));
+    }
+    pub fn warning(&mut self, span: Span, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::warning(self.file, span, message));
+    }
+}
+
+/// Parses `file_text[span]` as a Markdown run and returns its blocks.
+pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Block> {
+    let text = &file_text[span.range()];
+    let base = span.start;
+    let mut out = Vec::new();
+    // Start of the Markdown not yet emitted (relative to `text`).
+    let mut pending = 0;
+    let mut depth = 0usize;
+    let mut code: Option<(CodeBlock, usize)> = None;
+    // Inside any code block, lifted or not: `$` there is code, not math.
+    let mut in_code_block = false;
+    let mut math_reported = false;
+
+    for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
+        match event {
+            Event::Start(tag) => {
+                in_code_block |= matches!(tag, Tag::CodeBlock(_));
+                if depth == 0 {
+                    match &tag {
+                        Tag::BlockQuote(_) => {
+                            if let Some(callout) = callout(text, range.clone(), base, sink) {
+                                flush(text, base, pending, range.start, &mut out);
+                                pending = range.end;
+                                out.push(Block::Callout(callout));
+                            }
+                        }
+                        Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
+                            if let Some(block) = code_block(info, Span::from(range.clone()).shift(base), sink) {
+                                code = Some((block, range.start));
+                            }
+                        }
+                        _ => {}
+                    }
+                } else if let Tag::CodeBlock(CodeBlockKind::Fenced(info)) = &tag {
+                    let at = Span::from(range.clone()).shift(base);
+                    if code_block(info, at, &mut Sink { file: sink.file, diagnostics: Vec::new() }).is_some() {
+                        sink.warning(
+                            at,
+                            "`file=`, `src=` and `run` only take effect on a code block that is not inside a list or quote",
+                        );
+                    }
+                }
+                depth += 1;
+            }
+            Event::End(end) => {
+                in_code_block &= end != TagEnd::CodeBlock;
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    math_reported = false;
+                }
+                if depth == 0 && end == TagEnd::CodeBlock {
+                    if let Some((block, start)) = code.take() {
+                        flush(text, base, pending, start, &mut out);
+                        pending = range.end;
+                        out.push(Block::Code(block));
+                    }
+                }
+            }
+            Event::Text(t) => {
+                if let Some((block, _)) = code.as_mut() {
+                    block.text.push_str(&t);
+                } else if depth > 0 && !in_code_block && !math_reported {
+                    if let Some(i) = unclosed_math(text, range.clone()) {
+                        // One report per top-level block: the rest of its `$`s are the same formula.
+                        math_reported = true;
+                        let at = base + i;
+                        sink.error(
+                            Span::new(at, at + 1),
+                            "this `$` opens a formula that never closes: check that its `{` and `}` balance",
+                        );
+                    }
+                }
+            }
+            Event::InlineMath(tex) | Event::DisplayMath(tex) => {
+                if let Err(reason) = check_formula(&tex) {
+                    sink.error(Span::from(range).shift(base), format!("formula does not parse: {reason}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(text, base, pending, text.len(), &mut out);
+    out
+}
+
+/// pulldown-cmark only reads `$…$` as math when the braces inside balance; otherwise
+/// the formula arrives as text. A `$$`, or a `$` right before a TeX command, in plain
+/// text is such a formula (a price like `$5` is not).
+/// `range` is a text event's source; the byte after a `$` may lie beyond it, as
+/// pulldown-cmark hands each `$` over as a text event of its own.
+fn unclosed_math(text: &str, range: std::ops::Range<usize>) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (range.start..range.end.min(bytes.len())).find_map(|i| {
+        let b = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        let escaped = i > 0 && bytes[i - 1] == b'\\';
+        (b == b'$' && !escaped && matches!(next, Some(b'$' | b'\\'))).then_some(i)
+    })
+}
+
+/// Emits `text[from..to]` as a Markdown block unless it is blank.
+fn flush(text: &str, base: usize, from: usize, to: usize, out: &mut Vec<Block>) {
+    if from >= to {
+        return;
+    }
+    let chunk = &text[from..to];
+    if chunk.trim().is_empty() {
+        return;
+    }
+    out.push(Block::Markdown(Markdown { text: chunk.to_string(), span: Span::new(base + from, base + to) }));
+}
+
+/// Reads `> [!KIND] Optional title` from a top-level block quote's source.
+fn callout(text: &str, range: std::ops::Range<usize>, base: usize, sink: &mut Sink<'_>) -> Option<Callout> {
+    let source = &text[range.clone()];
+    let first = source.lines().next().unwrap_or("");
+    let after_gt = strip_quote_marker(first)?;
+    let marker = after_gt.trim_start();
+    let rest = marker.strip_prefix("[!")?;
+    let close = rest.find(']')?;
+    let name = &rest[..close];
+    let Some(kind) = CalloutKind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name)) else {
+        let at = base + range.start + (first.len() - marker.len());
+        sink.warning(
+            Span::new(at, at + close + 3),
+            format!("unknown callout `[!{name}]`; expected NOTE, TIP, IMPORTANT, WARNING or CAUTION (shown as a plain quote)"),
+        );
+        return None;
+    };
+    let title = rest[close + 1..].trim();
+    let body_offset = source.find('\n').map_or(source.len(), |i| i + 1);
+    let mut body = String::new();
+    for line in source[body_offset..].split_inclusive('\n') {
+        body.push_str(strip_quote_marker(line).unwrap_or(line));
+    }
+    Some(Callout {
+        kind,
+        title: (!title.is_empty()).then(|| title.to_string()),
+        body: Markdown {
+            text: body,
+            span: Span::new(base + range.start + body_offset, base + range.end),
+        },
+        span: Span::from(range).shift(base),
+    })
+}
+
+/// `   > text` → `text` (one optional space after `>`); `None` for a lazy line.
+fn strip_quote_marker(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start_matches(' ');
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let rest = trimmed.strip_prefix('>')?;
+    Some(rest.strip_prefix(' ').unwrap_or(rest))
+}
+
+/// A code block's info string: `LANG [file=NAME] [src=PATH] [run]`. Returns a block only
+/// when the info string makes it a code file.
+fn code_block(info: &str, span: Span, sink: &mut Sink<'_>) -> Option<CodeBlock> {
+    let mut words = info.split_whitespace();
+    let mut block = CodeBlock { lang: None, file: None, src: None, run: false, text: String::new(), span };
+    let mut first = true;
+    for word in words.by_ref() {
+        if let Some((key, value)) = word.split_once('=') {
+            match key {
+                "file" => block.file = Some(value.to_string()),
+                "src" => block.src = Some(value.to_string()),
+                _ => sink.warning(span, format!("unknown code block attribute `{key}`; expected `file=`, `src=` or `run`")),
+            }
+        } else if word == "run" {
+            block.run = true;
+        } else if first {
+            block.lang = Some(word.to_string());
+        } else {
+            sink.warning(span, format!("unknown code block flag `{word}`; expected `run`"));
+        }
+        first = false;
+    }
+    if block.file.is_none() && block.src.is_none() && !block.run {
+        return None;
+    }
+    if block.file.is_none() {
+        block.file = block.src.as_deref().map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+    }
+    Some(block)
+}
+
+/// The plain text of inline Markdown (for titles): text, code and math without markup.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::new();
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<Block>, Vec<Diagnostic>) {
+        let mut sink = Sink { file: std::path::Path::new("t.md"), diagnostics: Vec::new() };
+        let blocks = blocks(text, Span::new(0, text.len()), &mut sink);
+        (blocks, sink.diagnostics)
+    }
+
+    #[test]
+    fn underscores_in_math_are_tex_and_checked() {
+        let (_, diags) = parse("Let $d_k$ and $a_i * b_j$ be.\n\n$$\\frac{QK^T}{\\sqrt{d_k}}$$\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        // Unbalanced braces: pulldown-cmark does not see math at all.
+        let (_, diags) = parse("ok\n\n$$\\frac{QK^T}{\\sqrt{d_k}$$\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].span.start, 4);
+        assert!(diags[0].message.contains("never closes"), "{}", diags[0].message);
+        // Balanced but unknown to the renderer.
+        let (_, diags) = parse("ok $\\foo{x}$ and $5 or $10.\n");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].span.start, 3);
+        assert!(diags[0].message.starts_with("formula does not parse: unknown"), "{}", diags[0].message);
+        // Code is never math.
+        let (_, diags) = parse("`$$x{` and\n\n```\n$\\x{\n```\n");
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn callout_with_title_on_marker_line() {
+        let (blocks, diags) = parse("intro\n\n> [!TIP] 關鍵洞察\n> body *text*\n\nafter\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(blocks.len(), 3);
+        let Block::Callout(c) = &blocks[1] else { panic!("{blocks:?}") };
+        assert_eq!(c.kind, CalloutKind::Tip);
+        assert_eq!(c.title.as_deref(), Some("關鍵洞察"));
+        assert_eq!(c.body.text, "body *text*\n");
+    }
+
+    #[test]
+    fn callout_without_title_and_unknown_kind() {
+        let (blocks, diags) = parse("> [!note]\n> x\n\n> [!FOO] y\n");
+        let Block::Callout(c) = &blocks[0] else { panic!("{blocks:?}") };
+        assert_eq!((c.kind, c.title.as_deref()), (CalloutKind::Note, None));
+        assert!(matches!(blocks[1], Block::Markdown(_)));
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].message.contains("[!FOO]"));
+    }
+
+    #[test]
+    fn code_files_are_lifted_plain_code_stays() {
+        let (blocks, _) = parse("```python\nx = 1\n```\n\n```python file=a.py run\nprint(1)\n```\n");
+        assert_eq!(blocks.len(), 2);
+        assert!(matches!(blocks[0], Block::Markdown(_)));
+        let Block::Code(c) = &blocks[1] else { panic!("{blocks:?}") };
+        assert_eq!((c.lang.as_deref(), c.file.as_deref(), c.run), (Some("python"), Some("a.py"), true));
+        assert_eq!(c.text, "print(1)\n");
+    }
+
+    #[test]
+    fn src_names_the_tab() {
+        let (blocks, _) = parse("```python src=dir/arch.py run\n```\n");
+        let Block::Code(c) = &blocks[0] else { panic!("{blocks:?}") };
+        assert_eq!((c.file.as_deref(), c.src.as_deref()), (Some("arch.py"), Some("dir/arch.py")));
+    }
+}

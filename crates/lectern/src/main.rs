@@ -1,0 +1,57 @@
+//! `lectern`: the command line. The only place that wires the crates together, turns
+//! diagnostics into pretty output and outcomes into exit codes.
+//!
+//! Exit codes: 0 success, 1 the input is wrong (diagnostics say where), 2 usage error.
+
+mod check;
+mod new;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "lectern", version, about = "Write lessons in Markdown, publish an offline course site, check and grade student work.")]
+#[command(propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a course: every lesson, quiz, challenge and exercise, printing every
+    /// diagnostic (not only the first). Exits 1 if there is any error.
+    Check {
+        /// The course folder (the one holding course.toml).
+        course: PathBuf,
+        /// Treat warnings as errors (exit 1 when there is any).
+        #[arg(short = 'D', long)]
+        deny_warnings: bool,
+    },
+    /// Create a new course skeleton that passes `lectern check` and shows each feature once.
+    New {
+        /// The folder to create; it must not exist or be empty.
+        dir: PathBuf,
+        /// The course code shown as its badge (default: the folder name in capitals).
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
+        Command::New { dir, code } => new::run(&dir, code.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}: {e:#}", report::paint("error", report::Style::Error));
+            ExitCode::from(1)
+        }
+    }
+}
