@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::diag::{line_col, Diagnostic, Span};
+use crate::diag::{Diagnostic, Span};
 use crate::exercise::parse_exercise;
 use crate::lesson::{find_key, parse_lesson};
 use crate::model::{Block, ChoicePolicy, CodeBlock, Course, CourseConfig, GradingConfig, Mode, RunnerConfig};
@@ -66,11 +66,18 @@ pub fn load_course(root: &Path) -> LoadedCourse {
     let exercises = loader.exercises();
     let mut lessons = Vec::new();
     for (id, rel) in loader.files_in("lessons", |p| p.extension().is_some_and(|e| e == "md")) {
-        let Some(text) = loader.read_text(&rel) else { continue };
+        // A lesson that is not UTF-8 is still parsed (lossily) so that its other problems show too.
+        let text = match loader.read_text(&rel) {
+            Some(text) => text,
+            None => match loader.sources.get(&rel) {
+                Some(lossy) => lossy.clone(),
+                None => continue,
+            },
+        };
         let parsed = parse_lesson(&id, &rel, &text);
         loader.diagnostics.extend(parsed.diagnostics);
         let mut lesson = parsed.value;
-        loader.resolve_sources(&id, &rel, &text, &mut lesson.blocks);
+        loader.resolve_sources(&id, &rel, &mut lesson.blocks);
         lessons.push(lesson);
     }
     if lessons.is_empty() {
@@ -233,7 +240,7 @@ impl Loader {
     }
 
     /// Fills in the text of every `src=` code block from `lessons/<id>/`.
-    fn resolve_sources(&mut self, lesson_id: &str, rel: &Path, text: &str, blocks: &mut [Block]) {
+    fn resolve_sources(&mut self, lesson_id: &str, rel: &Path, blocks: &mut [Block]) {
         for_each_code_mut(blocks, &mut |code: &mut CodeBlock| {
             let Some(src) = code.src.clone() else { return };
             let path = Path::new(&src);
@@ -247,17 +254,11 @@ impl Loader {
             }
             let file = Path::new("lessons").join(lesson_id).join(path);
             if !self.root.join(&file).is_file() {
-                let (line, _) = line_col(text, code.span.start);
-                self.error(
-                    rel,
-                    code.span,
-                    format!("`src={src}` does not exist: looked for {} (line {line})", file.display()),
-                );
+                self.error(rel, code.span, format!("`src={src}` does not exist: looked for {}", file.display()));
                 return;
             }
-            match self.read_text(&file) {
-                Some(body) => code.text = body,
-                None => {}
+            if let Some(body) = self.read_text(&file) {
+                code.text = body;
             }
         });
     }
@@ -284,10 +285,9 @@ impl Loader {
                     _ => continue,
                 };
                 if let Some((file, first, first_what)) = seen.get(id) {
-                    let (line, col) = self.sources.get(*file).map_or((0, 0), |t| line_col(t, first.start));
                     found.push(
                         Diagnostic::error(&lesson.file, span, format!("duplicate ID `{id}`: IDs are unique across the course"))
-                            .with_note(format!("first used by a {first_what} at {}:{line}:{col}", file.display())),
+                            .with_related(*file, *first, format!("first used by a {first_what}")),
                     );
                 } else {
                     seen.insert(id, (&lesson.file, span, what));
@@ -302,7 +302,7 @@ fn for_each_code_mut(blocks: &mut [Block], f: &mut dyn FnMut(&mut CodeBlock)) {
     for block in blocks {
         match block {
             Block::Code(c) => f(c),
-            Block::Cards(cards) => cards.iter_mut().for_each(|c| for_each_code_mut(&mut c.body, f)),
+            Block::Cards(cards) => cards.cards.iter_mut().for_each(|c| for_each_code_mut(&mut c.body, f)),
             Block::Quiz(q) => {
                 for_each_code_mut(&mut q.prompt, f);
                 for_each_code_mut(&mut q.explanation, f);

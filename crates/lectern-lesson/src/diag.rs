@@ -51,8 +51,18 @@ pub struct Diagnostic {
     pub file: PathBuf,
     pub span: Span,
     pub message: String,
-    /// Extra lines that help fix it ("first defined at …").
+    /// Extra lines that help fix it.
     pub notes: Vec<String>,
+    /// Other places that explain it ("first used here"), shown as `note: … at path:line:col`.
+    pub related: Vec<Related>,
+}
+
+/// Another place in the course that a diagnostic points to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub file: PathBuf,
+    pub span: Span,
+    pub message: String,
 }
 
 impl Diagnostic {
@@ -63,6 +73,7 @@ impl Diagnostic {
             span,
             message: message.into(),
             notes: Vec::new(),
+            related: Vec::new(),
         }
     }
 
@@ -72,6 +83,11 @@ impl Diagnostic {
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    pub fn with_related(mut self, file: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
+        self.related.push(Related { file: file.into(), span, message: message.into() });
         self
     }
 

@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::directive::{self, Attr, Content, Node, Problem};
 use crate::markdown::{self, Sink};
 use crate::model::{
-    Accept, Block, Card, Challenge, ChoicePolicy, ExerciseEmbed, Lesson, Quiz, QuizAnswer, QuizOption,
+    Accept, Block, Card, Cards, Challenge, ChoicePolicy, ExerciseEmbed, Lesson, Quiz, QuizAnswer, QuizOption,
     RubricItem, Step, Tolerance,
 };
 
@@ -156,10 +156,14 @@ impl LessonParser<'_> {
                     self.sink.error(node.open, message);
                 }
             } else {
+                let hint = match directive::NAMES.iter().min_by_key(|n| edit_distance(n, &node.name)) {
+                    Some(n) if edit_distance(n, &node.name) <= 2 => format!("did you mean `{n}`? "),
+                    _ => String::new(),
+                };
                 self.sink.error(
                     node.open,
                     format!(
-                        "unknown directive `{}`; expected one of: {}",
+                        "unknown directive `{}`; {hint}expected one of: {}",
                         node.name,
                         directive::NAMES.join(", ")
                     ),
@@ -193,7 +197,7 @@ impl LessonParser<'_> {
             match c {
                 Content::Text(span) => out.extend(self.markdown(*span)),
                 Content::Node(node) => match node.name.as_str() {
-                    "cards" => out.push(Block::Cards(self.cards(node))),
+                    "cards" => out.push(Block::Cards(Cards { cards: self.cards(node), span: node.open })),
                     "quiz" => out.extend(self.quiz(node).map(Block::Quiz)),
                     "challenge" => out.extend(self.challenge(node).map(Block::Challenge)),
                     "exercise" => out.extend(self.exercise(node).map(Block::Exercise)),
@@ -427,7 +431,9 @@ impl LessonParser<'_> {
     fn choice_options(&mut self, span: Span) -> Option<(Span, Vec<QuizOption>)> {
         let chunk = &self.text[span.range()];
         let mut depth = 0usize;
-        let mut list: Option<(usize, Vec<(usize, usize, Option<(bool, usize)>)>)> = None;
+        // A list item: its start, end, and (checked, end of the `[x]` marker) if it has one.
+        type Item = (usize, usize, Option<(bool, usize)>);
+        let mut list: Option<(usize, Vec<Item>)> = None;
         let mut found = None;
         for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
             match event {
@@ -555,13 +561,12 @@ impl LessonParser<'_> {
                 Content::Node(child) if child.name == "step" => {
                     if let Some(step) = self.step(child, steps.len() + 1) {
                         if let Some(other) = steps.iter().find(|s| s.id == step.id) {
-                            let (line, _) = crate::diag::line_col(self.text, other.span.start);
                             let d = Diagnostic::error(
                                 self.sink.file,
                                 child.open,
                                 format!("step ID `{}` is used twice in this challenge", step.id),
                             )
-                            .with_note(format!("first used by the step at line {line}"));
+                            .with_related(self.sink.file, other.span, "first used by this step");
                             self.sink.diagnostics.push(d);
                         } else {
                             steps.push(step);
@@ -651,8 +656,9 @@ impl LessonParser<'_> {
             let Content::Text(span) = c else { continue };
             let chunk = &self.text[span.range()];
             let mut depth = 0usize;
-            // (item start, item end, code spans)
-            let mut found: Vec<(usize, usize, Vec<(usize, usize, String)>)> = Vec::new();
+            // An item's start, end, and its code spans (start, end, text).
+            type Item = (usize, usize, Vec<(usize, usize, String)>);
+            let mut found: Vec<Item> = Vec::new();
             for (event, range) in Parser::new_ext(chunk, markdown::options()).into_offset_iter() {
                 match event {
                     Event::Start(Tag::Item) if depth == 1 => {
@@ -735,6 +741,22 @@ impl LessonParser<'_> {
         }
         Some(ExerciseEmbed { id, span: node.open })
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints on short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 fn split_bar(s: &str) -> (&str, &str) {

@@ -139,11 +139,10 @@ pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Bl
 /// pulldown-cmark hands each `$` over as a text event of its own.
 fn unclosed_math(text: &str, range: std::ops::Range<usize>) -> Option<usize> {
     let bytes = text.as_bytes();
-    (range.start..range.end.min(bytes.len())).find_map(|i| {
-        let b = bytes[i];
+    (range.start..range.end.min(bytes.len())).find(|&i| {
         let next = bytes.get(i + 1).copied();
         let escaped = i > 0 && bytes[i - 1] == b'\\';
-        (b == b'$' && !escaped && matches!(next, Some(b'$' | b'\\'))).then_some(i)
+        bytes[i] == b'$' && !escaped && matches!(next, Some(b'$' | b'\\'))
     })
 }
 

@@ -119,7 +119,7 @@ impl Lesson {
             for b in blocks {
                 match b {
                     Block::Code(c) => out.push(c),
-                    Block::Cards(cards) => cards.iter().for_each(|c| walk(&c.body, out)),
+                    Block::Cards(cards) => cards.cards.iter().for_each(|c| walk(&c.body, out)),
                     Block::Quiz(q) => {
                         walk(&q.prompt, out);
                         walk(&q.explanation, out);
@@ -150,7 +150,7 @@ pub enum Block {
     Callout(Callout),
     /// A code block that names a file, takes its text from one, or runs.
     Code(CodeBlock),
-    Cards(Vec<Card>),
+    Cards(Cards),
     Quiz(Quiz),
     Challenge(Challenge),
     Exercise(ExerciseEmbed),
@@ -217,6 +217,13 @@ pub struct CodeBlock {
     pub run: bool,
     /// The code itself (from `src=` once the course is loaded).
     pub text: String,
+    pub span: Span,
+}
+
+/// `::: cards`: a numbered grid of cards.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cards {
+    pub cards: Vec<Card>,
     pub span: Span,
 }
 

@@ -21,7 +21,8 @@ pub fn run(course_dir: &std::path::Path, deny_warnings: bool) -> Result<ExitCode
         }
         let shown = course_dir.join(&d.file);
         let source = loaded.sources.get(&d.file).map(String::as_str);
-        eprintln!("{}", report::render(d, &shown, source));
+        let locate = |file: &std::path::Path| (course_dir.join(file), loaded.sources.get(file).map(String::as_str));
+        eprintln!("{}", report::render(d, &shown, source, &locate));
     }
     let course = &loaded.course;
     let lessons = course.lessons.len();

@@ -35,7 +35,15 @@ pub fn paint(text: &str, style: Style) -> String {
 
 /// Renders one diagnostic. `shown` is the file's path as the user should see it;
 /// `source` its text, when it could be read.
-pub fn render(d: &Diagnostic, shown: &Path, source: Option<&str>) -> String {
+///
+/// `locate` gives, for any file of the course, the path to show and its text (for the
+/// places a diagnostic relates to).
+pub fn render<'a>(
+    d: &Diagnostic,
+    shown: &Path,
+    source: Option<&str>,
+    locate: &dyn Fn(&Path) -> (std::path::PathBuf, Option<&'a str>),
+) -> String {
     let (severity, style) = match d.severity {
         Severity::Error => ("error", Style::Error),
         Severity::Warning => ("warning", Style::Warning),
@@ -67,6 +75,14 @@ pub fn render(d: &Diagnostic, shown: &Path, source: Option<&str>) -> String {
     let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(pad), paint(&"^".repeat(carets), style));
     for note in &d.notes {
         let _ = writeln!(out, "{gutter} = {}: {note}", paint("note", Style::Note));
+    }
+    for related in &d.related {
+        let (path, text) = locate(&related.file);
+        let at = text.map_or(String::new(), |t| {
+            let (line, col) = line_col(t, related.span.start);
+            format!(":{line}:{col}")
+        });
+        let _ = writeln!(out, "{gutter} = {}: {} at {}{at}", paint("note", Style::Note), related.message, path.display());
     }
     out
 }

@@ -1,0 +1,68 @@
+//! `lectern check`: every error the lesson format defines, each in a fixture course
+//! under `tests/fixtures/check/`, with its exact output in `expected.txt` beside it.
+
+use std::fs;
+
+use crate::{lectern, root, snapshot, transcript};
+
+#[test]
+fn every_fixture_course_gives_its_expected_diagnostics() {
+    let dir = root().join("tests/fixtures/check");
+    let mut cases: Vec<_> = fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "fixtures went missing: {cases:?}");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let output = lectern(&dir, &["check", case]);
+        let text = transcript(&output);
+        // Every fixture here is broken on purpose: check must fail and say where.
+        if output.status.code() != Some(1) || !text.contains(": error: ") {
+            failures.push(format!("{case}: expected exit 1 with an error, got:\n{text}"));
+        }
+        if let Err(e) = snapshot::compare(&dir.join(case).join("expected.txt"), &text) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_demo_course_and_the_guide_check_clean() {
+    for course in ["courses/ai012", "courses/guide"] {
+        let output = lectern(&root(), &["check", "--deny-warnings", course]);
+        assert_eq!(output.status.code(), Some(0), "{course}:\n{}", transcript(&output));
+        assert!(output.stderr.is_empty(), "{course} has diagnostics:\n{}", transcript(&output));
+    }
+    let output = lectern(&root(), &["check", "courses/ai012"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "AI012: 1 lesson, 2 quizzes, 1 challenge, 0 exercises; no problems\n"
+    );
+}
+
+#[test]
+fn a_missing_course_folder_is_an_input_error() {
+    let output = lectern(&root(), &["check", "courses/does-not-exist"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: courses/does-not-exist is not a folder: give the course folder, the one holding course.toml\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_helps() {
+    let output = lectern(&root(), &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = lectern(&root(), &["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = lectern(&root(), &["check", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("every") && help.contains("--deny-warnings"), "{help}");
+}
