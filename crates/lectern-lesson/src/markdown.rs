@@ -2,7 +2,7 @@
 //! every formula and lifts out the blocks Lectern shows in its own way (callouts and code
 //! files). Everything else stays Markdown source for the site to render.
 
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::diag::{Diagnostic, Span};
 use crate::model::{Block, Callout, CalloutKind, CodeBlock, Markdown};
@@ -47,16 +47,53 @@ impl Sink<'_> {
     }
 }
 
-/// Parses `file_text[span]` as a Markdown run and returns its blocks.
-pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Block> {
+/// One top-level block of a Markdown run, as much as the directives need to know of it.
+#[derive(Debug)]
+pub(crate) struct TopBlock {
+    /// Absolute byte range in the file.
+    pub span: Span,
+    pub kind: TopKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum TopKind {
+    /// A heading; `inline` is the absolute range of its inline text.
+    Heading { level: HeadingLevel, inline: Option<Span> },
+    /// A list and its items.
+    List(Vec<ListItem>),
+    /// A callout, already read.
+    Callout(Callout),
+    /// A code file, already read.
+    Code(CodeBlock),
+    Other,
+}
+
+#[derive(Debug)]
+pub(crate) struct ListItem {
+    pub span: Span,
+    /// `[x]` / `[ ]`: whether it is checked, and where the marker ends.
+    pub task: Option<(bool, usize)>,
+    /// Code spans anywhere in the item: span and text.
+    pub code: Vec<(Span, String)>,
+}
+
+/// A Markdown run read once: its top-level blocks. Every formula in it is checked on the
+/// way, and every part of Lectern that needs the run's structure reads it from here
+/// instead of parsing the text again.
+#[derive(Debug)]
+pub(crate) struct Outline {
+    pub span: Span,
+    pub blocks: Vec<TopBlock>,
+}
+
+/// Reads `file_text[span]` as a Markdown run.
+pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outline {
     let text = &file_text[span.range()];
     let base = span.start;
-    let mut out = Vec::new();
-    // Start of the Markdown not yet emitted (relative to `text`).
-    let mut pending = 0;
+    let mut blocks: Vec<TopBlock> = Vec::new();
     let mut depth = 0usize;
-    let mut code: Option<(CodeBlock, usize)> = None;
-    // Inside any code block, lifted or not: `$` there is code, not math.
+    // The top-level block being read.
+    let mut current: Option<(usize, TopKind)> = None;
     let mut in_code_block = false;
     let mut math_reported = false;
 
@@ -65,20 +102,19 @@ pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Bl
             Event::Start(tag) => {
                 in_code_block |= matches!(tag, Tag::CodeBlock(_));
                 if depth == 0 {
-                    match &tag {
-                        Tag::BlockQuote(_) => {
-                            if let Some(callout) = callout(text, range.clone(), base, sink) {
-                                flush(text, base, pending, range.start, &mut out);
-                                pending = range.end;
-                                out.push(Block::Callout(callout));
-                            }
-                        }
+                    let kind = match &tag {
+                        Tag::Heading { level, .. } => TopKind::Heading { level: *level, inline: None },
+                        Tag::List(_) => TopKind::List(Vec::new()),
+                        Tag::BlockQuote(_) => callout(text, range.clone(), base, sink).map_or(TopKind::Other, TopKind::Callout),
                         Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
-                            if let Some(block) = code_block(info, Span::from(range.clone()).shift(base), sink) {
-                                code = Some((block, range.start));
-                            }
+                            code_block(info, Span::from(range.clone()).shift(base), sink).map_or(TopKind::Other, TopKind::Code)
                         }
-                        _ => {}
+                        _ => TopKind::Other,
+                    };
+                    current = Some((range.start, kind));
+                } else if depth == 1 && matches!(tag, Tag::Item) {
+                    if let Some((_, TopKind::List(items))) = current.as_mut() {
+                        items.push(ListItem { span: Span::from(range.clone()).shift(base), task: None, code: Vec::new() });
                     }
                 } else if let Tag::CodeBlock(CodeBlockKind::Fenced(info)) = &tag {
                     let at = Span::from(range.clone()).shift(base);
@@ -96,40 +132,105 @@ pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Bl
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
                     math_reported = false;
-                }
-                if depth == 0 && end == TagEnd::CodeBlock {
-                    if let Some((block, start)) = code.take() {
-                        flush(text, base, pending, start, &mut out);
-                        pending = range.end;
-                        out.push(Block::Code(block));
+                    if let Some((start, kind)) = current.take() {
+                        blocks.push(TopBlock { span: Span::new(base + start, base + range.end), kind });
                     }
                 }
             }
             Event::Text(t) => {
-                if let Some((block, _)) = code.as_mut() {
-                    block.text.push_str(&t);
-                } else if depth > 0 && !in_code_block && !math_reported {
-                    if let Some(i) = unclosed_math(text, range.clone()) {
-                        // One report per top-level block: the rest of its `$`s are the same formula.
-                        math_reported = true;
-                        let at = base + i;
-                        sink.error(
-                            Span::new(at, at + 1),
-                            "this `$` opens a formula that never closes: check that its `{` and `}` balance",
-                        );
+                match current.as_mut() {
+                    Some((_, TopKind::Code(block))) => block.text.push_str(&t),
+                    _ if in_code_block || math_reported => {}
+                    _ => {
+                        if let Some(i) = unclosed_math(text, range.clone()) {
+                            // One report per top-level block: the rest of its `$`s are the same formula.
+                            math_reported = true;
+                            let at = base + i;
+                            sink.error(
+                                Span::new(at, at + 1),
+                                "this `$` opens a formula that never closes: check that its `{` and `}` balance",
+                            );
+                        }
+                    }
+                }
+                note_inline(&mut current, &range, base);
+            }
+            Event::TaskListMarker(checked) => {
+                if let Some((_, TopKind::List(items))) = current.as_mut() {
+                    if let Some(item) = items.last_mut() {
+                        item.task.get_or_insert((checked, base + range.end));
                     }
                 }
             }
+            Event::Code(code) => {
+                if let Some((_, TopKind::List(items))) = current.as_mut() {
+                    if let Some(item) = items.last_mut() {
+                        item.code.push((Span::from(range.clone()).shift(base), code.to_string()));
+                    }
+                }
+                note_inline(&mut current, &range, base);
+            }
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 if let Err(reason) = check_formula(&tex) {
-                    sink.error(Span::from(range).shift(base), format!("formula does not parse: {reason}"));
+                    sink.error(Span::from(range.clone()).shift(base), format!("formula does not parse: {reason}"));
                 }
+                note_inline(&mut current, &range, base);
             }
-            _ => {}
+            _ => note_inline(&mut current, &range, base),
         }
     }
-    flush(text, base, pending, text.len(), &mut out);
-    out
+    Outline { span, blocks }
+}
+
+/// Widens a heading's inline range to cover an inline event.
+fn note_inline(current: &mut Option<(usize, TopKind)>, range: &std::ops::Range<usize>, base: usize) {
+    if let Some((_, TopKind::Heading { inline, .. })) = current.as_mut() {
+        let r = Span::from(range.clone()).shift(base);
+        *inline = Some(inline.map_or(r, |i| Span::new(i.start.min(r.start), i.end.max(r.end))));
+    }
+}
+
+impl Outline {
+    /// The blocks of the part of the run inside `span`, skipping the top-level blocks
+    /// `skip` says to leave out. Callouts and code files become blocks of their own;
+    /// everything else stays Markdown source, link definitions included.
+    pub fn blocks_in(&self, file_text: &str, span: Span, skip: impl Fn(&TopBlock) -> bool) -> Vec<Block> {
+        let mut out = Vec::new();
+        let mut pending = span.start;
+        for block in &self.blocks {
+            if block.span.start < span.start || block.span.end > span.end {
+                continue;
+            }
+            let lifted = match &block.kind {
+                TopKind::Callout(c) => Some(Block::Callout(c.clone())),
+                TopKind::Code(c) => Some(Block::Code(c.clone())),
+                _ if skip(block) => None,
+                _ => continue,
+            };
+            flush(file_text, pending, block.span.start, &mut out);
+            pending = block.span.end;
+            out.extend(lifted);
+        }
+        flush(file_text, pending, span.end, &mut out);
+        out
+    }
+
+    /// All the run's blocks.
+    pub fn all_blocks(&self, file_text: &str) -> Vec<Block> {
+        self.blocks_in(file_text, self.span, |_| false)
+    }
+}
+
+/// Emits `text[from..to]` as a Markdown block unless it is blank.
+fn flush(text: &str, from: usize, to: usize, out: &mut Vec<Block>) {
+    if from >= to {
+        return;
+    }
+    let chunk = &text[from..to];
+    if chunk.trim().is_empty() {
+        return;
+    }
+    out.push(Block::Markdown(Markdown { text: chunk.to_string(), span: Span::new(from, to) }));
 }
 
 /// pulldown-cmark only reads `$…$` as math when the braces inside balance; otherwise
@@ -139,23 +240,12 @@ pub(crate) fn blocks(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Vec<Bl
 /// pulldown-cmark hands each `$` over as a text event of its own.
 fn unclosed_math(text: &str, range: std::ops::Range<usize>) -> Option<usize> {
     let bytes = text.as_bytes();
-    (range.start..range.end.min(bytes.len())).find(|&i| {
-        let next = bytes.get(i + 1).copied();
+    let end = range.end.min(bytes.len());
+    let start = range.start.min(end);
+    text[start..end].match_indices('$').map(|(i, _)| start + i).find(|&i| {
         let escaped = i > 0 && bytes[i - 1] == b'\\';
-        bytes[i] == b'$' && !escaped && matches!(next, Some(b'$' | b'\\'))
+        !escaped && matches!(bytes.get(i + 1), Some(b'$' | b'\\'))
     })
-}
-
-/// Emits `text[from..to]` as a Markdown block unless it is blank.
-fn flush(text: &str, base: usize, from: usize, to: usize, out: &mut Vec<Block>) {
-    if from >= to {
-        return;
-    }
-    let chunk = &text[from..to];
-    if chunk.trim().is_empty() {
-        return;
-    }
-    out.push(Block::Markdown(Markdown { text: chunk.to_string(), span: Span::new(base + from, base + to) }));
 }
 
 /// Reads `> [!KIND] Optional title` from a top-level block quote's source.
@@ -252,7 +342,7 @@ mod tests {
 
     fn parse(text: &str) -> (Vec<Block>, Vec<Diagnostic>) {
         let mut sink = Sink { file: std::path::Path::new("t.md"), diagnostics: Vec::new() };
-        let blocks = blocks(text, Span::new(0, text.len()), &mut sink);
+        let blocks = outline(text, Span::new(0, text.len()), &mut sink).all_blocks(text);
         (blocks, sink.diagnostics)
     }
 
