@@ -5,6 +5,8 @@
 //! code are never directive lines. The result is a tree whose leaves are byte ranges of
 //! Markdown text.
 
+use std::borrow::Cow;
+
 use crate::diag::Span;
 
 /// The directive names the lesson format knows.
@@ -21,29 +23,29 @@ pub const NAMES: [&str; 8] = [
 
 /// A directive and everything between its opening and closing lines.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub name: String,
-    pub id: Option<(String, Span)>,
-    pub attrs: Vec<Attr>,
+pub struct Node<'a> {
+    pub name: &'a str,
+    pub id: Option<(&'a str, Span)>,
+    pub attrs: Vec<Attr<'a>>,
     /// The opening line, without its line ending.
     pub open: Span,
     /// The closing line; `None` if the file ended first.
     pub close: Option<Span>,
-    pub content: Vec<Content>,
+    pub content: Vec<Content<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Attr {
-    pub key: String,
-    pub value: String,
+pub struct Attr<'a> {
+    pub key: &'a str,
+    pub value: Cow<'a, str>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Content {
+pub enum Content<'a> {
     /// Markdown lines (a byte range of the file).
     Text(Span),
-    Node(Node),
+    Node(Node<'a>),
 }
 
 /// What the line scanner found wrong.
@@ -59,36 +61,51 @@ pub enum Problem {
 
 /// Scans `text[start..]` into a tree of directives. Unclosed directives are returned with
 /// `close: None`; the caller reports them.
-pub fn scan(text: &str, start: usize) -> (Vec<Content>, Vec<Problem>) {
+pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     let mut problems = Vec::new();
     // The root's content is stack[0]; open directives follow.
-    let mut stack: Vec<(Option<Node>, Vec<Content>)> = vec![(None, Vec::new())];
+    let mut stack: Vec<(Option<Node<'_>>, Vec<Content<'_>>)> = vec![(None, Vec::new())];
     let mut fence: Option<(u8, usize, Span)> = None;
+    // Where the run of text lines being read started, and the end of the last line read.
+    let mut run = start;
     let mut pos = start;
 
-    for line in text[start..].split_inclusive('\n') {
-        let line_start = pos;
-        pos += line.len();
-        let bare = line.trim_end_matches(['\n', '\r']);
+    // Only lines that start (after at most three spaces) with `:`, a backtick or `~` can
+    // matter, so jump between those bytes instead of walking every line.
+    let bytes = text.as_bytes();
+    for at in memchr::memchr3_iter(b':', b'`', b'~', &bytes[start..]).map(|i| start + i) {
+        if at < pos {
+            continue; // on a line already read
+        }
+        // Back over at most three spaces: a line start must come next (O(1) a byte).
+        let mut line_start = at;
+        while line_start > start && at - line_start < 4 && bytes[line_start - 1] == b' ' {
+            line_start -= 1;
+        }
+        let indent = at - line_start;
+        if (line_start > start && bytes[line_start - 1] != b'\n') || indent > 3 || (indent > 0 && bytes[at] == b':') {
+            continue;
+        }
+        pos = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i + 1);
+        let bare = text[line_start..pos].trim_end_matches(['\n', '\r']);
         let line_span = Span::new(line_start, line_start + bare.len());
-
         if let Some((ch, len, _)) = fence {
             if closes_fence(bare, ch, len) {
                 fence = None;
             }
-            push_text(&mut stack, line_start, pos);
             continue;
         }
         if let Some((ch, len)) = opens_fence(bare) {
             fence = Some((ch, len, line_span));
-            push_text(&mut stack, line_start, pos);
             continue;
         }
         let colons = bare.bytes().take_while(|&b| b == b':').count();
         if colons < 3 {
-            push_text(&mut stack, line_start, pos);
             continue;
         }
+        // A directive line: the text before it is a run of its own.
+        push_text(&mut stack, run, line_start);
+        run = pos;
         let rest = &bare[colons..];
         if rest.trim().is_empty() {
             if stack.len() == 1 {
@@ -108,7 +125,7 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content>, Vec<Problem>) {
                 problems.push(Problem::BadLine(span, message));
                 // Still open something, so that its closing line does not look stray.
                 let node = Node {
-                    name: String::new(),
+                    name: "",
                     id: None,
                     attrs: Vec::new(),
                     open: line_span,
@@ -119,6 +136,7 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content>, Vec<Problem>) {
             }
         }
     }
+    push_text(&mut stack, run, text.len());
     if let Some((_, _, span)) = fence {
         problems.push(Problem::UnclosedFence(span));
     }
@@ -135,7 +153,10 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content>, Vec<Problem>) {
     (root, problems)
 }
 
-fn push_text(stack: &mut [(Option<Node>, Vec<Content>)], start: usize, end: usize) {
+fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
     let Some((_, content)) = stack.last_mut() else { return };
     if let Some(Content::Text(span)) = content.last_mut() {
         if span.end == start {
@@ -180,7 +201,7 @@ fn closes_fence(line: &str, ch: u8, len: usize) -> bool {
 type LineError = (Span, String);
 
 /// Parses `::: name [id] [{k=v …}]`.
-fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node, LineError> {
+fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node<'_>, LineError> {
     let mut cur = Cursor { s: line, pos: colons, base };
     cur.skip_ws();
     let name_start = cur.pos;
@@ -192,7 +213,7 @@ fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node, LineError>
         return Err((cur.span_here(), "expected a directive name after `:::`".into()));
     }
     let mut node = Node {
-        name: name.to_string(),
+        name,
         id: None,
         attrs: Vec::new(),
         open: Span::new(base, base + line.len()),
@@ -205,7 +226,7 @@ fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node, LineError>
         while cur.peek().is_some_and(|c| !c.is_whitespace() && c != '{') {
             cur.bump();
         }
-        node.id = Some((line[id_start..cur.pos].to_string(), cur.span_from(id_start)));
+        node.id = Some((&line[id_start..cur.pos], cur.span_from(id_start)));
         cur.skip_ws();
     }
     if cur.peek() == Some('{') {
@@ -222,7 +243,7 @@ fn parse_open(line: &str, base: usize, colons: usize) -> Result<Node, LineError>
     Ok(node)
 }
 
-fn parse_attrs(cur: &mut Cursor<'_>) -> Result<Vec<Attr>, LineError> {
+fn parse_attrs<'a>(cur: &mut Cursor<'a>) -> Result<Vec<Attr<'a>>, LineError> {
     let mut attrs = Vec::new();
     loop {
         cur.skip_ws();
@@ -238,7 +259,7 @@ fn parse_attrs(cur: &mut Cursor<'_>) -> Result<Vec<Attr>, LineError> {
         while cur.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             cur.bump();
         }
-        let key = cur.s[start..cur.pos].to_string();
+        let key = &cur.s[start..cur.pos];
         if key.is_empty() {
             return Err((cur.span_here(), "expected an attribute name like `type=numeric`".into()));
         }
@@ -246,7 +267,7 @@ fn parse_attrs(cur: &mut Cursor<'_>) -> Result<Vec<Attr>, LineError> {
             return Err((cur.span_from(start), format!("attribute `{key}` needs a value: `{key}=…`")));
         }
         cur.bump();
-        let value = if cur.peek() == Some('"') {
+        let value: Cow<'a, str> = if cur.peek() == Some('"') {
             cur.bump();
             let mut value = String::new();
             loop {
@@ -260,13 +281,13 @@ fn parse_attrs(cur: &mut Cursor<'_>) -> Result<Vec<Attr>, LineError> {
                     Some(c) => value.push(c),
                 }
             }
-            value
+            Cow::Owned(value)
         } else {
             let vstart = cur.pos;
             while cur.peek().is_some_and(|c| !c.is_whitespace() && c != '}') {
                 cur.bump();
             }
-            cur.s[vstart..cur.pos].to_string()
+            Cow::Borrowed(&cur.s[vstart..cur.pos])
         };
         attrs.push(Attr { key, value, span: cur.span_from(start) });
     }
@@ -336,8 +357,8 @@ mod tests {
         let src = r#"::: quiz q3 {type=text accept="a b|\"c\"" points=2}"#;
         let (tree, _) = scan(src, 0);
         let Some(Content::Node(node)) = tree.first() else { panic!("no node: {tree:?}") };
-        assert_eq!(node.id.as_ref().map(|i| i.0.as_str()), Some("q3"));
-        let attrs: Vec<_> = node.attrs.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect();
+        assert_eq!(node.id.map(|i| i.0), Some("q3"));
+        let attrs: Vec<_> = node.attrs.iter().map(|a| (a.key, a.value.as_ref())).collect();
         assert_eq!(attrs, [("type", "text"), ("accept", "a b|\"c\""), ("points", "2")]);
         assert_eq!(node.close, None);
     }

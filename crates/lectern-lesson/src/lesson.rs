@@ -4,15 +4,17 @@
 //! understand, and goes on. It reads no files; the course loader resolves `src=` and
 //! checks what needs the rest of the course.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use pulldown_cmark::HeadingLevel;
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Span};
 use crate::directive::{self, Attr, Content, Node, Problem};
-use crate::markdown::{self, ListItem, Outline, Sink, TopKind};
+use crate::markdown::{self, ListItem, Outline, OutlineView, Sink, TopKind};
 use crate::model::{
     Accept, Block, Card, Cards, Challenge, ChoicePolicy, ExerciseEmbed, Lesson, Quiz, QuizAnswer, QuizOption,
     RubricItem, Step, Tolerance,
@@ -33,9 +35,21 @@ impl<T> Parsed<T> {
 
 /// Parses one lesson. `id` is the file stem; `file` the path shown in diagnostics.
 pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
-    let mut p = LessonParser { text, sink: Sink { file, diagnostics: Vec::new() } };
+    let mut p = LessonParser { text, sink: Sink { file, diagnostics: Vec::new() }, outline: Rc::default() };
     let (front, body_start) = p.front_matter();
     let (tree, problems) = directive::scan(text, body_start);
+    // The whole body is read by pulldown-cmark once, with every directive line masked as
+    // a thematic break (same length, so offsets hold): that ends any paragraph or list
+    // there, as if each run between directive lines were parsed on its own.
+    let mut lines = Vec::new();
+    directive_lines(&tree, &mut lines);
+    for problem in &problems {
+        if let Problem::StrayClose(span) = problem {
+            lines.push(*span);
+        }
+    }
+    let masked = mask(text, &lines);
+    p.outline = Rc::new(markdown::outline(text, &masked, Span::new(body_start, text.len()), &mut p.sink));
     for problem in problems {
         match problem {
             Problem::StrayClose(span) => p.sink.error(span, "`:::` closes nothing: no directive is open here"),
@@ -69,6 +83,72 @@ struct FrontMatter {
 struct LessonParser<'a> {
     text: &'a str,
     sink: Sink<'a>,
+    /// The body's Markdown, read once.
+    outline: Rc<Outline>,
+}
+
+/// Front matter of the usual shape, `title = "…"` and `lesson = N` lines, read without a
+/// TOML parser (which costs more than the Markdown of a whole lesson). Anything else,
+/// or anything unusual about these lines, returns `None` for the TOML parser to read.
+fn simple_front_matter(source: &str) -> Option<FrontMatter> {
+    let mut front = FrontMatter::default();
+    for line in source.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (key, value) = line.split_once('=')?;
+        let value = value.trim();
+        match key.trim() {
+            "title" if front.title.is_none() => {
+                let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+                // Escapes, quotes, comments and control characters: leave them to TOML.
+                if inner.contains(['"', '\\', '#']) || inner.chars().any(char::is_control) {
+                    return None;
+                }
+                front.title = Some(inner.to_string());
+            }
+            "lesson" if front.lesson.is_none() => {
+                if !value.bytes().all(|b| b.is_ascii_digit()) || (value.len() > 1 && value.starts_with('0')) {
+                    return None;
+                }
+                front.lesson = Some(value.parse().ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(front)
+}
+
+/// The opening and closing lines of every directive in `content`.
+fn directive_lines(content: &[Content], out: &mut Vec<Span>) {
+    for c in content {
+        if let Content::Node(node) = c {
+            out.push(node.open);
+            out.extend(node.close);
+            directive_lines(&node.content, out);
+        }
+    }
+}
+
+/// `text` with each of `lines` overwritten by `***` and spaces.
+fn mask<'t>(text: &'t str, lines: &[Span]) -> Cow<'t, str> {
+    if lines.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut sorted = lines.to_vec();
+    sorted.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for line in sorted {
+        out.push_str(&text[pos..line.start]);
+        let len = line.end - line.start;
+        out.push_str(&"***"[..len.min(3)]);
+        out.extend(std::iter::repeat_n(' ', len.saturating_sub(3)));
+        pos = line.end;
+    }
+    out.push_str(&text[pos..]);
+    Cow::Owned(out)
 }
 
 /// Which directive may stand directly inside which (`None` is the lesson itself).
@@ -112,7 +192,7 @@ impl LessonParser<'_> {
             return (FrontMatter::default(), first_line_end);
         };
         let source = &text[first_line_end..toml_end];
-        let front = match toml::from_str::<FrontMatter>(source) {
+        let front = match simple_front_matter(source).map_or_else(|| toml::from_str::<FrontMatter>(source), Ok) {
             Ok(front) => front,
             Err(e) => {
                 let span = e.span().map_or(Span::new(start, start + 3), |r| Span::from(r).shift(first_line_end));
@@ -137,7 +217,7 @@ impl LessonParser<'_> {
             let Content::Node(node) = c else { continue };
             if node.name.is_empty() {
                 // Its line was already reported as malformed.
-            } else if let Some(wanted) = allowed_parent(&node.name) {
+            } else if let Some(wanted) = allowed_parent(node.name) {
                 if node.close.is_none() {
                     self.sink.error(
                         node.open,
@@ -156,8 +236,8 @@ impl LessonParser<'_> {
                     self.sink.error(node.open, message);
                 }
             } else {
-                let hint = match directive::NAMES.iter().min_by_key(|n| edit_distance(n, &node.name)) {
-                    Some(n) if edit_distance(n, &node.name) <= 2 => format!("did you mean `{n}`? "),
+                let hint = match directive::NAMES.iter().min_by_key(|n| edit_distance(n, node.name)) {
+                    Some(n) if edit_distance(n, node.name) <= 2 => format!("did you mean `{n}`? "),
                     _ => String::new(),
                 };
                 self.sink.error(
@@ -172,16 +252,17 @@ impl LessonParser<'_> {
                     self.sink.error(node.open, format!("`{}` is never closed", node.name));
                 }
             }
-            self.check_tree(&node.content, Some(node.name.as_str()));
+            self.check_tree(&node.content, Some(node.name));
         }
     }
 
-    fn outline(&mut self, span: Span) -> Outline {
-        markdown::outline(self.text, span, &mut self.sink)
+    /// The outline of one text chunk (a cheap handle on the body's outline).
+    fn outline(&self) -> Rc<Outline> {
+        Rc::clone(&self.outline)
     }
 
     fn markdown(&mut self, span: Span) -> Vec<Block> {
-        self.outline(span).all_blocks(self.text)
+        self.outline.view(span).all_blocks(self.text)
     }
 
     /// Markdown of every text chunk in `content`, ignoring nested directives.
@@ -200,7 +281,7 @@ impl LessonParser<'_> {
         for c in content {
             match c {
                 Content::Text(span) => out.extend(self.markdown(*span)),
-                Content::Node(node) => match node.name.as_str() {
+                Content::Node(node) => match node.name {
                     "cards" => out.push(Block::Cards(Cards { cards: self.cards(node), span: node.open })),
                     "quiz" => out.extend(self.quiz(node).map(Block::Quiz)),
                     "challenge" => out.extend(self.challenge(node).map(Block::Challenge)),
@@ -221,7 +302,7 @@ impl LessonParser<'_> {
             }
             return None;
         };
-        if !required && !matches!(node.name.as_str(), "step") {
+        if !required && !matches!(node.name, "step") {
             self.sink.warning(*span, format!("`{}` takes no ID; `{id}` is ignored", node.name));
             return None;
         }
@@ -229,21 +310,21 @@ impl LessonParser<'_> {
             self.sink.error(*span, format!("ID `{id}` may only hold letters, digits, `-` and `_`"));
             return None;
         }
-        Some(id.clone())
+        Some(id.to_string())
     }
 
     /// The directive's attributes by key; warns about unknown and repeated ones.
-    fn attrs<'n>(&mut self, node: &'n Node, allowed: &[&str]) -> BTreeMap<&'n str, &'n Attr> {
+    fn attrs<'n, 't>(&mut self, node: &'n Node<'t>, allowed: &[&str]) -> BTreeMap<&'t str, &'n Attr<'t>> {
         let mut out = BTreeMap::new();
         for attr in &node.attrs {
-            if !allowed.contains(&attr.key.as_str()) {
+            if !allowed.contains(&attr.key) {
                 let expected = if allowed.is_empty() {
                     format!("`{}` takes no attributes", node.name)
                 } else {
                     format!("expected {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
                 };
                 self.sink.warning(attr.span, format!("unknown attribute `{}` ({expected}); it is ignored", attr.key));
-            } else if out.insert(attr.key.as_str(), attr).is_some() {
+            } else if out.insert(attr.key, attr).is_some() {
                 self.sink.warning(attr.span, format!("attribute `{}` is given twice; the last one counts", attr.key));
             }
         }
@@ -266,12 +347,13 @@ impl LessonParser<'_> {
         let mut cards = Vec::new();
         for c in &node.content {
             let Content::Text(span) = c else { continue };
-            let outline = self.outline(*span);
+            let whole = self.outline();
+            let outline = whole.view(*span);
             let headings: Vec<(Span, Option<Span>)> = outline
                 .blocks
                 .iter()
                 .filter_map(|b| match b.kind {
-                    TopKind::Heading { level: HeadingLevel::H3, inline } => Some((b.span, inline)),
+                    TopKind::Heading { level: HeadingLevel::H3, inline, .. } => Some((b.span, inline)),
                     _ => None,
                 })
                 .collect();
@@ -311,7 +393,8 @@ impl LessonParser<'_> {
                         }
                         continue;
                     }
-                    let outline = self.outline(*span);
+                    let whole = self.outline();
+                    let outline = whole.view(*span);
                     match self.choice_options(&outline) {
                         Some((list, found)) => {
                             prompt.extend(outline.blocks_in(self.text, Span::new(span.start, list.start), |_| false));
@@ -342,7 +425,7 @@ impl LessonParser<'_> {
             Some(a) => self.number(a, "points")?,
             None => 1.0,
         };
-        let kind = attrs.get("type").map_or("choice", |a| a.value.as_str());
+        let kind = attrs.get("type").map_or("choice", |a| a.value.as_ref());
         let answer = match kind {
             "choice" => {
                 let Some((options, list)) = options else {
@@ -381,7 +464,7 @@ impl LessonParser<'_> {
                     None => Tolerance::Absolute(0.0),
                     Some(a) => match a.value.strip_suffix('%') {
                         Some(pct) => {
-                            let pct = self.number(&Attr { value: pct.to_string(), ..(*a).clone() }, "tolerance")?;
+                            let pct = self.number(&Attr { value: Cow::Borrowed(pct), ..(*a).clone() }, "tolerance")?;
                             Tolerance::Relative(pct / 100.0)
                         }
                         None => Tolerance::Absolute(self.number(a, "tolerance")?),
@@ -390,7 +473,7 @@ impl LessonParser<'_> {
                 if matches!(tolerance, Tolerance::Absolute(t) | Tolerance::Relative(t) if t < 0.0) {
                     self.sink.error(attrs["tolerance"].span, "tolerance cannot be negative");
                 }
-                QuizAnswer::Numeric { answer, tolerance, unit: attrs.get("unit").map(|a| a.value.clone()) }
+                QuizAnswer::Numeric { answer, tolerance, unit: attrs.get("unit").map(|a| a.value.to_string()) }
             }
             "text" => {
                 if let Some((_, list)) = options {
@@ -419,7 +502,7 @@ impl LessonParser<'_> {
     }
 
     /// The first task list of a run: its span and its options.
-    fn choice_options(&mut self, outline: &Outline) -> Option<(Span, Vec<QuizOption>)> {
+    fn choice_options(&mut self, outline: &OutlineView<'_>) -> Option<(Span, Vec<QuizOption>)> {
         let (list, items) = outline.blocks.iter().find_map(|b| match &b.kind {
             TopKind::List(items) if items.iter().any(|i| i.task.is_some()) => Some((b.span, items)),
             _ => None,
@@ -443,7 +526,7 @@ impl LessonParser<'_> {
     /// `a|b|/re(g|x)/` → alternatives; a `|` inside `/…/` belongs to the regex.
     fn accept_list(&mut self, attr: &Attr) -> Vec<Accept> {
         let mut out = Vec::new();
-        let value = attr.value.as_str();
+        let value = attr.value.as_ref();
         let mut rest = value;
         while !rest.is_empty() {
             let (item, next) = if rest.starts_with('/') {
@@ -478,13 +561,7 @@ impl LessonParser<'_> {
         }
         if item.len() >= 2 && item.starts_with('/') && item.ends_with('/') {
             let pattern = &item[1..item.len() - 1];
-            // The syntax tree catches nearly every mistake at a fraction of the cost of
-            // a full translation; only Unicode class names (`\p{…}`) need the latter.
-            let checked = if pattern.contains("\\p") || pattern.contains("\\P") {
-                regex_syntax::Parser::new().parse(pattern).map(drop).map_err(|e| e.to_string())
-            } else {
-                regex_syntax::ast::parse::Parser::new().parse(pattern).map(drop).map_err(|e| e.to_string())
-            };
+            let checked = crate::regex_check::check(pattern);
             if let Err(reason) = checked {
                 let reason = reason.lines().last().unwrap_or("").trim_start_matches("error: ");
                 self.sink.error(span, format!("regular expression `{item}` does not parse: {reason}"));
@@ -498,19 +575,22 @@ impl LessonParser<'_> {
     fn challenge(&mut self, node: &Node) -> Option<Challenge> {
         let id = self.id(node, true);
         let attrs = self.attrs(node, &["title"]);
-        let mut title = attrs.get("title").map(|a| a.value.clone());
+        let mut title = attrs.get("title").map(|a| a.value.to_string());
         let mut prompt = Vec::new();
         let mut steps: Vec<Step> = Vec::new();
         for c in &node.content {
             match c {
                 Content::Text(span) if steps.is_empty() => {
-                    let outline = self.outline(*span);
+                    let whole = self.outline();
+                    let outline = whole.view(*span);
                     let heading = outline.blocks.iter().find(|b| {
                         matches!(b.kind, TopKind::Heading { level: HeadingLevel::H2, .. })
                     });
                     match heading {
                         Some(h) if title.is_none() => {
-                            title = Some(markdown::plain_text(&self.text[h.span.range()]));
+                            if let TopKind::Heading { plain, .. } = &h.kind {
+                                title = Some(plain.trim().to_string());
+                            }
                             let h = h.span;
                             prompt.extend(outline.blocks_in(self.text, *span, |b| b.span == h));
                         }
@@ -600,8 +680,8 @@ impl LessonParser<'_> {
         let mut items = Vec::new();
         for c in &node.content {
             let Content::Text(span) = c else { continue };
-            let outline = self.outline(*span);
-            for block in &outline.blocks {
+            let whole = self.outline();
+            for block in whole.view(*span).blocks {
                 if let TopKind::List(list) = &block.kind {
                     items.extend(list.iter().filter_map(|item| self.rubric_item(item)));
                 }
@@ -703,4 +783,33 @@ pub(crate) fn find_key(source: &str, key: &str) -> Option<Span> {
         pos += line.len();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_front_matter_fast_path_agrees_with_toml() {
+        let cases = [
+            "title = \"Attention 注意力\"\nlesson = 2\n",
+            "title = \"x\"\n\n",
+            "lesson = 07\ntitle = \"x\"\n",
+            "title = \"a \\\"quoted\\\" word\"\n",
+            "title = \"x\" # comment\n",
+            "title = 'literal'\n",
+            "title = \"x\"\ntitle = \"y\"\n",
+            "lesson = 99999999999\n",
+            "draft = true\n",
+        ];
+        for source in cases {
+            let fast = simple_front_matter(source);
+            let full = toml::from_str::<FrontMatter>(source).ok();
+            if let Some(fast) = fast {
+                let full = full.unwrap_or_else(|| panic!("fast path accepted what TOML rejects: {source:?}"));
+                assert_eq!((fast.title, fast.lesson), (full.title, full.lesson), "{source:?}");
+            }
+        }
+        assert!(simple_front_matter(cases[0]).is_some(), "the usual shape takes the fast path");
+    }
 }

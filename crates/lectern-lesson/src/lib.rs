@@ -14,6 +14,7 @@ pub mod exercise;
 pub mod lesson;
 pub mod markdown;
 pub mod model;
+pub mod regex_check;
 
 pub use course::{load_course, LoadedCourse};
 pub use diag::{Diagnostic, Severity, Span};

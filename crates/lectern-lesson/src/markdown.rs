@@ -57,14 +57,15 @@ pub(crate) struct TopBlock {
 
 #[derive(Debug)]
 pub(crate) enum TopKind {
-    /// A heading; `inline` is the absolute range of its inline text.
-    Heading { level: HeadingLevel, inline: Option<Span> },
+    /// A heading; `inline` is the absolute range of its inline Markdown, `plain` its text
+    /// without markup.
+    Heading { level: HeadingLevel, inline: Option<Span>, plain: String },
     /// A list and its items.
     List(Vec<ListItem>),
-    /// A callout, already read.
-    Callout(Callout),
+    /// A callout, already read (boxed: most blocks are small).
+    Callout(Box<Callout>),
     /// A code file, already read.
-    Code(CodeBlock),
+    Code(Box<CodeBlock>),
     Other,
 }
 
@@ -80,22 +81,25 @@ pub(crate) struct ListItem {
 /// A Markdown run read once: its top-level blocks. Every formula in it is checked on the
 /// way, and every part of Lectern that needs the run's structure reads it from here
 /// instead of parsing the text again.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Outline {
-    pub span: Span,
     pub blocks: Vec<TopBlock>,
 }
 
-/// Reads `file_text[span]` as a Markdown run.
-pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outline {
-    let text = &file_text[span.range()];
+/// Reads `parse_text[span]` as a Markdown run. `parse_text` is the file with directive
+/// lines masked (same length); `source` is the file as written, which callouts are read
+/// from.
+pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sink<'_>) -> Outline {
+    let text = &parse_text[span.range()];
+    let original = &source[span.range()];
     let base = span.start;
-    let mut blocks: Vec<TopBlock> = Vec::new();
+    let mut blocks: Vec<TopBlock> = Vec::with_capacity(text.len() / 128);
     let mut depth = 0usize;
     // The top-level block being read.
     let mut current: Option<(usize, TopKind)> = None;
     let mut in_code_block = false;
     let mut math_reported = false;
+    let dollars: Vec<usize> = text.match_indices('$').map(|(i, _)| i).collect();
 
     for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
         match event {
@@ -103,11 +107,11 @@ pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outli
                 in_code_block |= matches!(tag, Tag::CodeBlock(_));
                 if depth == 0 {
                     let kind = match &tag {
-                        Tag::Heading { level, .. } => TopKind::Heading { level: *level, inline: None },
+                        Tag::Heading { level, .. } => TopKind::Heading { level: *level, inline: None, plain: String::new() },
                         Tag::List(_) => TopKind::List(Vec::new()),
-                        Tag::BlockQuote(_) => callout(text, range.clone(), base, sink).map_or(TopKind::Other, TopKind::Callout),
+                        Tag::BlockQuote(_) => callout(original, range.clone(), base, sink).map_or(TopKind::Other, |c| TopKind::Callout(Box::new(c))),
                         Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
-                            code_block(info, Span::from(range.clone()).shift(base), sink).map_or(TopKind::Other, TopKind::Code)
+                            code_block(info, Span::from(range.clone()).shift(base), sink).map_or(TopKind::Other, |c| TopKind::Code(Box::new(c)))
                         }
                         _ => TopKind::Other,
                     };
@@ -142,7 +146,7 @@ pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outli
                     Some((_, TopKind::Code(block))) => block.text.push_str(&t),
                     _ if in_code_block || math_reported => {}
                     _ => {
-                        if let Some(i) = unclosed_math(text, range.clone()) {
+                        if let Some(i) = unclosed_math(text, &dollars, range.clone()) {
                             // One report per top-level block: the rest of its `$`s are the same formula.
                             math_reported = true;
                             let at = base + i;
@@ -154,7 +158,9 @@ pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outli
                     }
                 }
                 note_inline(&mut current, &range, base);
+                note_plain(&mut current, &t);
             }
+            Event::SoftBreak | Event::HardBreak => note_plain(&mut current, " "),
             Event::TaskListMarker(checked) => {
                 if let Some((_, TopKind::List(items))) = current.as_mut() {
                     if let Some(item) = items.last_mut() {
@@ -163,23 +169,32 @@ pub(crate) fn outline(file_text: &str, span: Span, sink: &mut Sink<'_>) -> Outli
                 }
             }
             Event::Code(code) => {
+                note_inline(&mut current, &range, base);
+                note_plain(&mut current, &code);
                 if let Some((_, TopKind::List(items))) = current.as_mut() {
                     if let Some(item) = items.last_mut() {
-                        item.code.push((Span::from(range.clone()).shift(base), code.to_string()));
+                        item.code.push((Span::from(range.clone()).shift(base), code.into_string()));
                     }
                 }
-                note_inline(&mut current, &range, base);
             }
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 if let Err(reason) = check_formula(&tex) {
                     sink.error(Span::from(range.clone()).shift(base), format!("formula does not parse: {reason}"));
                 }
                 note_inline(&mut current, &range, base);
+                note_plain(&mut current, &tex);
             }
             _ => note_inline(&mut current, &range, base),
         }
     }
-    Outline { span, blocks }
+    Outline { blocks }
+}
+
+/// Adds text to a heading's plain text.
+fn note_plain(current: &mut Option<(usize, TopKind)>, text: &str) {
+    if let Some((_, TopKind::Heading { plain, .. })) = current.as_mut() {
+        plain.push_str(text);
+    }
 }
 
 /// Widens a heading's inline range to cover an inline event.
@@ -191,19 +206,35 @@ fn note_inline(current: &mut Option<(usize, TopKind)>, range: &std::ops::Range<u
 }
 
 impl Outline {
+    /// The part of the outline inside `span` (blocks are in order, so this is a slice).
+    pub fn view(&self, span: Span) -> OutlineView<'_> {
+        let first = self.blocks.partition_point(|b| b.span.start < span.start);
+        let last = self.blocks.partition_point(|b| b.span.start < span.end);
+        OutlineView { span, blocks: &self.blocks[first..last.max(first)] }
+    }
+}
+
+/// Some consecutive blocks of an outline: those of one text chunk of a directive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutlineView<'a> {
+    pub span: Span,
+    pub blocks: &'a [TopBlock],
+}
+
+impl OutlineView<'_> {
     /// The blocks of the part of the run inside `span`, skipping the top-level blocks
     /// `skip` says to leave out. Callouts and code files become blocks of their own;
     /// everything else stays Markdown source, link definitions included.
     pub fn blocks_in(&self, file_text: &str, span: Span, skip: impl Fn(&TopBlock) -> bool) -> Vec<Block> {
         let mut out = Vec::new();
         let mut pending = span.start;
-        for block in &self.blocks {
+        for block in self.blocks {
             if block.span.start < span.start || block.span.end > span.end {
                 continue;
             }
             let lifted = match &block.kind {
-                TopKind::Callout(c) => Some(Block::Callout(c.clone())),
-                TopKind::Code(c) => Some(Block::Code(c.clone())),
+                TopKind::Callout(c) => Some(Block::Callout((**c).clone())),
+                TopKind::Code(c) => Some(Block::Code((**c).clone())),
                 _ if skip(block) => None,
                 _ => continue,
             };
@@ -238,11 +269,13 @@ fn flush(text: &str, from: usize, to: usize, out: &mut Vec<Block>) {
 /// text is such a formula (a price like `$5` is not).
 /// `range` is a text event's source; the byte after a `$` may lie beyond it, as
 /// pulldown-cmark hands each `$` over as a text event of its own.
-fn unclosed_math(text: &str, range: std::ops::Range<usize>) -> Option<usize> {
+///
+/// `dollars` holds the offset of every `$` in `text` (found in one pass over the run, as
+/// most text events hold none).
+fn unclosed_math(text: &str, dollars: &[usize], range: std::ops::Range<usize>) -> Option<usize> {
     let bytes = text.as_bytes();
-    let end = range.end.min(bytes.len());
-    let start = range.start.min(end);
-    text[start..end].match_indices('$').map(|(i, _)| start + i).find(|&i| {
+    let first = dollars.partition_point(|&d| d < range.start);
+    dollars[first..].iter().copied().take_while(|&d| d < range.end).find(|&i| {
         let escaped = i > 0 && bytes[i - 1] == b'\\';
         !escaped && matches!(bytes.get(i + 1), Some(b'$' | b'\\'))
     })
@@ -267,7 +300,7 @@ fn callout(text: &str, range: std::ops::Range<usize>, base: usize, sink: &mut Si
     };
     let title = rest[close + 1..].trim();
     let body_offset = source.find('\n').map_or(source.len(), |i| i + 1);
-    let mut body = String::new();
+    let mut body = String::with_capacity(source.len());
     for line in source[body_offset..].split_inclusive('\n') {
         body.push_str(strip_quote_marker(line).unwrap_or(line));
     }
@@ -342,7 +375,8 @@ mod tests {
 
     fn parse(text: &str) -> (Vec<Block>, Vec<Diagnostic>) {
         let mut sink = Sink { file: std::path::Path::new("t.md"), diagnostics: Vec::new() };
-        let blocks = outline(text, Span::new(0, text.len()), &mut sink).all_blocks(text);
+        let span = Span::new(0, text.len());
+        let blocks = outline(text, text, span, &mut sink).view(span).all_blocks(text);
         (blocks, sink.diagnostics)
     }
 
