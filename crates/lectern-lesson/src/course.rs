@@ -33,6 +33,7 @@ struct RawConfig {
     code: String,
     title: String,
     language: Option<String>,
+    ui_language: Option<String>,
     mode: Option<toml::Spanned<String>>,
     #[serde(default)]
     runner: RawRunner,
@@ -146,6 +147,7 @@ impl Loader {
             code: String::new(),
             title: String::new(),
             language: "en".into(),
+            ui_language: "en".into(),
             mode: Mode::Practice,
             runner: RunnerConfig::default(),
             grading: GradingConfig::default(),
@@ -192,6 +194,7 @@ impl Loader {
         CourseConfig {
             code: raw.code,
             title: raw.title,
+            ui_language: raw.ui_language.or_else(|| raw.language.clone()).unwrap_or_else(|| "en".into()),
             language: raw.language.unwrap_or_else(|| "en".into()),
             mode,
             runner: RunnerConfig { requirements: raw.runner.requirements },

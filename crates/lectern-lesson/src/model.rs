@@ -38,6 +38,8 @@ pub struct CourseConfig {
     pub title: String,
     /// BCP 47 tag of the content language, e.g. `zh-Hant`.
     pub language: String,
+    /// The language of the site's own words (Question, Run, …); defaults to `language`.
+    pub ui_language: String,
     pub mode: Mode,
     pub runner: RunnerConfig,
     pub grading: GradingConfig,

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success, 1 the input is wrong (diagnostics say where), 2 usage error.
 
+mod build;
 mod check;
 mod new;
 mod report;
@@ -31,6 +32,19 @@ enum Command {
         #[arg(short = 'D', long)]
         deny_warnings: bool,
     },
+    /// Build the course's static site: a course index and one page per lesson, offline,
+    /// with math rendered at build time. Writes into a temporary folder and swaps it in.
+    Build {
+        /// The course folder (the one holding course.toml).
+        course: PathBuf,
+        /// Where to write the site; an existing folder must be a previous Lectern build.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// `practice` checks answers in the page; `exam` publishes no answer key at all.
+        /// Default: the course's `mode`.
+        #[arg(long, value_enum)]
+        mode: Option<build::ModeArg>,
+    },
     /// Create a new course skeleton that passes `lectern check` and shows each feature once.
     New {
         /// The folder to create; it must not exist or be empty.
@@ -46,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
+        Command::Build { course, out, mode } => build::run(&course, &out, mode),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,60 @@
+//! Writing a site to disk all at once: into a temporary folder beside the target, then
+//! swapped in, so that a failed build leaves the previous site as it was. A folder that
+//! is not a previous Lectern build is never overwritten.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{Site, SiteError, MARKER};
+
+/// Writes `site` to `out`, replacing a previous Lectern build there.
+pub fn write_site(site: &Site, out: &Path) -> Result<(), SiteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| SiteError::Io { path, message: e.to_string() }
+    };
+    if out.exists() {
+        let is_build = out.join(MARKER).is_file();
+        let is_empty = out.is_dir() && fs::read_dir(out).map_err(io(out))?.next().is_none();
+        if !is_build && !is_empty {
+            return Err(SiteError::NotALecternBuild { path: out.to_path_buf() });
+        }
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let name = out.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.lectern-tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.lectern-old-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let result = (|| {
+        for (path, bytes) in &site.files {
+            let target = tmp.join(path);
+            if let Some(dir) = target.parent() {
+                fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            fs::write(&target, bytes).map_err(io(&target))?;
+        }
+        fs::write(tmp.join(MARKER), "a site built by lectern; `lectern build` may replace this folder\n")
+            .map_err(io(&tmp))?;
+        if out.exists() {
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(out, &old).map_err(io(out))?;
+            if let Err(e) = fs::rename(&tmp, out) {
+                // Put the previous site back before reporting.
+                let _ = fs::rename(&old, out);
+                return Err(io(out)(e));
+            }
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&tmp, out).map_err(io(out))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}

@@ -1,0 +1,343 @@
+//! What the templates see: the course as pages of blocks, with HTML already rendered.
+//!
+//! This is where exam mode is enforced. In exam mode the view is built without any
+//! part of the key — correct options, explanations, numeric answers, accepted texts,
+//! solutions, rubrics, hidden cases — so no template, however written, can leak it.
+
+use std::collections::BTreeMap;
+
+use lectern_lesson::{
+    Accept, Block, Challenge, CodeBlock, Course, Exercise, Lesson, Mode, Quiz, QuizAnswer, Tolerance,
+};
+use serde::Serialize;
+
+use crate::render;
+
+/// Everything every page knows.
+#[derive(Debug, Serialize)]
+pub struct SiteView<'a> {
+    pub code: &'a str,
+    pub title: &'a str,
+    pub language: &'a str,
+    pub mode: &'static str,
+    pub ui: BTreeMap<&'static str, &'static str>,
+    /// `ui` as JSON for the page script (safe inside a `<script>` element).
+    pub ui_json: String,
+    pub lessons: Vec<LessonLink>,
+    /// Under `lectern serve`: the site's version, for live reload.
+    pub serve: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LessonLink {
+    pub id: String,
+    pub title: String,
+    pub number: Option<u32>,
+    pub href: String,
+}
+
+/// One lesson page.
+#[derive(Debug, Serialize)]
+pub struct LessonView {
+    pub id: String,
+    pub title: String,
+    pub number: Option<u32>,
+    /// `AI012 · Lesson 2`.
+    pub badge: String,
+    pub blocks: Vec<BlockView>,
+    pub prev: Option<LessonLink>,
+    pub next: Option<LessonLink>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum BlockView {
+    Markdown { html: String },
+    Callout { callout: String, title: Option<String>, html: String },
+    Code(CodeView),
+    Cards { cards: Vec<CardView> },
+    Quiz(QuizView),
+    Challenge(ChallengeView),
+    Exercise(ExerciseView),
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodeView {
+    /// Stable ID of this code (its content hash): where captured output is looked up.
+    pub key: String,
+    pub file: Option<String>,
+    pub lang: Option<String>,
+    pub run: bool,
+    pub html: String,
+    /// What running it printed, when the build ran it.
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CardView {
+    pub number: usize,
+    pub title: String,
+    pub html: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuizView {
+    pub id: String,
+    pub number: usize,
+    pub prompt: String,
+    /// `single`, `multiple`, `numeric` or `text`.
+    pub input: &'static str,
+    pub options: Vec<OptionView>,
+    pub unit: Option<String>,
+    pub points: f64,
+    /// Practice mode only: what the page checks answers against, as JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OptionView {
+    pub letter: char,
+    pub html: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChallengeView {
+    pub id: String,
+    pub title: String,
+    pub prompt: String,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub number: usize,
+    pub prompt: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solution: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExerciseView {
+    pub id: String,
+    pub title: String,
+    pub statement: String,
+    pub entry: String,
+    pub function: String,
+    pub points: f64,
+    pub starter: String,
+    pub cases: Vec<CaseView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseView {
+    pub name: String,
+    /// `q [2, 4, 8], k [2, 4, 8]`, and any keyword arguments.
+    pub inputs: String,
+}
+
+/// The content hash of a code block: the key its captured output is stored under.
+pub fn code_key(code: &CodeBlock) -> String {
+    // FNV-1a, 64 bits: stable across runs and platforms, which std's hashers are not.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in code.lang.as_deref().unwrap_or("").bytes().chain([0]).chain(code.text.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+pub fn link(lesson: &Lesson) -> LessonLink {
+    LessonLink {
+        id: lesson.id.clone(),
+        title: lesson.title.clone(),
+        number: lesson.number,
+        href: format!("{}.html", lesson.id),
+    }
+}
+
+#[derive(Debug)]
+pub struct ViewBuilder<'a> {
+    pub course: &'a Course,
+    pub mode: Mode,
+    pub outputs: &'a BTreeMap<String, String>,
+    pub ui: &'a BTreeMap<&'static str, &'static str>,
+}
+
+impl ViewBuilder<'_> {
+    fn practice(&self) -> bool {
+        self.mode == Mode::Practice
+    }
+
+    pub fn lesson(&self, index: usize) -> LessonView {
+        let lesson = &self.course.lessons[index];
+        let mut quiz_number = 0;
+        let blocks = lesson
+            .blocks
+            .iter()
+            .map(|b| {
+                if let Block::Quiz(_) = b {
+                    quiz_number += 1;
+                }
+                self.block(b, quiz_number)
+            })
+            .collect();
+        let code = &self.course.config.code;
+        let badge = match lesson.number {
+            Some(n) => format!("{code} · {}", self.ui["lesson"].replace("{n}", &n.to_string())),
+            None => code.clone(),
+        };
+        LessonView {
+            id: lesson.id.clone(),
+            title: lesson.title.clone(),
+            number: lesson.number,
+            badge,
+            blocks,
+            prev: index.checked_sub(1).map(|i| link(&self.course.lessons[i])),
+            next: self.course.lessons.get(index + 1).map(link),
+        }
+    }
+
+    fn blocks_html(&self, blocks: &[Block]) -> String {
+        // Nested content (card bodies, prompts, solutions) holds Markdown, callouts and
+        // code only; render each in place.
+        let mut html = String::new();
+        for b in blocks {
+            match b {
+                Block::Markdown(m) => html.push_str(&render::markdown(&m.text)),
+                Block::Callout(c) => html.push_str(&callout_html(c.kind.name(), c.title.as_deref(), &render::markdown(&c.body.text))),
+                Block::Code(c) => html.push_str(&render::code_block(c.lang.as_deref(), &c.text)),
+                _ => {}
+            }
+        }
+        html
+    }
+
+    fn block(&self, block: &Block, quiz_number: usize) -> BlockView {
+        match block {
+            Block::Markdown(m) => BlockView::Markdown { html: render::markdown(&m.text) },
+            Block::Callout(c) => BlockView::Callout {
+                callout: c.kind.name().to_string(),
+                title: c.title.as_deref().map(render::inline),
+                html: render::markdown(&c.body.text),
+            },
+            Block::Code(c) => BlockView::Code(CodeView {
+                key: code_key(c),
+                file: c.file.clone(),
+                lang: c.lang.clone(),
+                run: c.run,
+                html: render::code_block(c.lang.as_deref(), &c.text),
+                output: self.outputs.get(&code_key(c)).cloned(),
+            }),
+            Block::Cards(cards) => BlockView::Cards {
+                cards: cards
+                    .cards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| CardView { number: i + 1, title: render::inline(&c.title), html: self.blocks_html(&c.body) })
+                    .collect(),
+            },
+            Block::Quiz(q) => BlockView::Quiz(self.quiz(q, quiz_number)),
+            Block::Challenge(c) => BlockView::Challenge(self.challenge(c)),
+            Block::Exercise(e) => match self.course.exercises.get(&e.id) {
+                Some(ex) => BlockView::Exercise(exercise(ex)),
+                None => BlockView::Markdown { html: String::new() },
+            },
+        }
+    }
+
+    fn quiz(&self, q: &Quiz, number: usize) -> QuizView {
+        let (input, options, unit) = match &q.answer {
+            QuizAnswer::Choice { options, .. } => (
+                if q.answer.is_multiple_choice() { "multiple" } else { "single" },
+                options.iter().map(|o| OptionView { letter: o.letter, html: render::inline(&o.text) }).collect(),
+                None,
+            ),
+            QuizAnswer::Numeric { unit, .. } => ("numeric", Vec::new(), unit.clone()),
+            QuizAnswer::Text { .. } => ("text", Vec::new(), None),
+        };
+        let practice = self.practice();
+        QuizView {
+            id: q.id.clone(),
+            number,
+            prompt: self.blocks_html(&q.prompt),
+            input,
+            options,
+            unit,
+            points: q.points,
+            key: practice.then(|| quiz_key(&q.answer)),
+            explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation)),
+        }
+    }
+
+    fn challenge(&self, c: &Challenge) -> ChallengeView {
+        ChallengeView {
+            id: c.id.clone(),
+            title: render::inline(&c.title),
+            prompt: self.blocks_html(&c.prompt),
+            steps: c
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StepView {
+                    id: s.id.clone(),
+                    number: i + 1,
+                    prompt: self.blocks_html(&s.prompt),
+                    solution: (self.practice() && !s.solution.is_empty()).then(|| self.blocks_html(&s.solution)),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn callout_html(kind: &str, title: Option<&str>, body: &str) -> String {
+    let title = title.map(|t| format!("<p class=\"callout-title\">{}</p>", render::inline(t))).unwrap_or_default();
+    format!("<aside class=\"callout callout-{kind}\">{title}{body}</aside>\n")
+}
+
+/// The practice-mode key as JSON for the page's script.
+fn quiz_key(answer: &QuizAnswer) -> String {
+    let json = match answer {
+        QuizAnswer::Choice { options, .. } => serde_json::json!({
+            "correct": options.iter().filter(|o| o.correct).map(|o| o.letter.to_string()).collect::<Vec<_>>(),
+        }),
+        QuizAnswer::Numeric { answer, tolerance, .. } => {
+            let (abs, rel) = match tolerance {
+                Tolerance::Absolute(t) => (*t, 0.0),
+                Tolerance::Relative(t) => (0.0, *t),
+            };
+            serde_json::json!({ "answer": answer, "abs": abs, "rel": rel })
+        }
+        QuizAnswer::Text { accept } => serde_json::json!({
+            "phrases": accept.iter().filter_map(|a| if let Accept::Phrase(p) = a { Some(p) } else { None }).collect::<Vec<_>>(),
+            "regexes": accept.iter().filter_map(|a| if let Accept::Regex(r) = a { Some(r) } else { None }).collect::<Vec<_>>(),
+        }),
+    };
+    json.to_string()
+}
+
+fn exercise(ex: &Exercise) -> ExerciseView {
+    ExerciseView {
+        id: ex.id.clone(),
+        title: ex.title.clone(),
+        statement: render::markdown(&ex.statement),
+        entry: ex.entry.clone(),
+        function: ex.function.clone(),
+        points: ex.points,
+        starter: render::code_block(Some("python"), &ex.starter),
+        // Hidden cases are part of the key; they never reach a page.
+        cases: ex
+            .cases
+            .iter()
+            .filter(|c| c.visible)
+            .map(|c| {
+                let mut parts: Vec<String> = c.inputs.iter().map(|(name, shape)| format!("{name} {shape:?}")).collect();
+                parts.extend(c.args.iter().map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default())));
+                CaseView { name: c.name.clone(), inputs: parts.join(", ") }
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,212 @@
+// Lectern's page script: answers kept in this browser, practice-mode checking,
+// answers.toml download, the lesson timer and the Run button. No framework, no network
+// except `lectern serve`'s own endpoints on the same origin.
+(function () {
+  "use strict";
+  var body = document.body;
+  var course = body.dataset.course || "course";
+  var lesson = body.dataset.lesson || null;
+  var ui = JSON.parse((document.getElementById("lectern-ui") || { textContent: "{}" }).textContent);
+  var storeKey = "lectern:" + course;
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
+  }
+  function save(state) {
+    try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode: answers live only in the page */ }
+  }
+  var state = load();
+  state.answers = state.answers || {};
+  state.time = state.time || {};
+
+  function lessonAnswers(id) {
+    var a = state.answers[id] = state.answers[id] || {};
+    a.quiz = a.quiz || {};
+    a.challenge = a.challenge || {};
+    return a;
+  }
+
+  // ---- student id
+  var student = document.getElementById("student-id");
+  if (student) {
+    student.value = state.student || "";
+    student.addEventListener("input", function () { state.student = student.value.trim(); save(state); });
+  }
+
+  // ---- quizzes: restore, save, check
+  function quizValue(section) {
+    var input = section.dataset.input;
+    if (input === "single") {
+      var checked = section.querySelector("input:checked");
+      return checked ? checked.value : null;
+    }
+    if (input === "multiple") {
+      var values = [];
+      section.querySelectorAll("input:checked").forEach(function (el) { values.push(el.value); });
+      return values.length ? values : null;
+    }
+    var text = section.querySelector("input[type=text]").value.trim();
+    if (!text) return null;
+    if (input === "numeric") {
+      var n = Number(text.replace(/,/g, ""));
+      return isFinite(n) ? n : text;
+    }
+    return text;
+  }
+  function restoreQuiz(section, value) {
+    if (value === undefined || value === null) return;
+    var input = section.dataset.input;
+    if (input === "single" || input === "multiple") {
+      var values = Array.isArray(value) ? value : [value];
+      section.querySelectorAll("input").forEach(function (el) { el.checked = values.indexOf(el.value) >= 0; });
+    } else {
+      section.querySelector("input[type=text]").value = String(value);
+    }
+  }
+  function normalize(s) { return String(s).normalize("NFKC").trim().toLowerCase(); }
+  function verdict(key, input, value) {
+    if (value === null) return null;
+    if (input === "single" || input === "multiple") {
+      var chosen = Array.isArray(value) ? value : [value];
+      var right = chosen.filter(function (v) { return key.correct.indexOf(v) >= 0; }).length;
+      if (right === key.correct.length && chosen.length === right) return "correct";
+      return right > 0 && input === "multiple" ? "partly_correct" : "incorrect";
+    }
+    if (input === "numeric") {
+      var x = Number(value);
+      var tol = key.abs + key.rel * Math.abs(key.answer);
+      return isFinite(x) && Math.abs(x - key.answer) <= tol + 1e-12 ? "correct" : "incorrect";
+    }
+    var given = normalize(value);
+    var ok = key.phrases.some(function (p) { return normalize(p) === given; }) ||
+      key.regexes.some(function (r) { try { return new RegExp(r, "iu").test(given); } catch (e) { return false; } });
+    return ok ? "correct" : "incorrect";
+  }
+  document.querySelectorAll(".quiz").forEach(function (section) {
+    var id = section.dataset.quiz;
+    if (lesson) restoreQuiz(section, lessonAnswers(lesson).quiz[id]);
+    section.addEventListener("input", function () {
+      if (!lesson) return;
+      var value = quizValue(section);
+      var answers = lessonAnswers(lesson).quiz;
+      if (value === null) delete answers[id]; else answers[id] = value;
+      save(state);
+    });
+    var button = section.querySelector("button.check");
+    if (!button || !section.dataset.key) return;
+    var key = JSON.parse(section.dataset.key);
+    button.addEventListener("click", function () {
+      var result = verdict(key, section.dataset.input, quizValue(section));
+      var feedback = section.querySelector(".feedback");
+      feedback.className = "feedback " + (result === "correct" ? "correct" : "incorrect");
+      feedback.textContent = result ? ui[result] : ui[section.dataset.input === "multiple" ? "pick_many" : "pick_one"];
+      var explanation = section.querySelector(".explanation");
+      if (explanation && result) explanation.hidden = false;
+    });
+  });
+
+  // ---- challenge steps
+  document.querySelectorAll(".challenge").forEach(function (section) {
+    var cid = section.dataset.challenge;
+    section.querySelectorAll(".step").forEach(function (step) {
+      var sid = step.dataset.step;
+      var area = step.querySelector("textarea");
+      if (!area || !lesson) return;
+      var stored = (lessonAnswers(lesson).challenge[cid] || {})[sid];
+      if (stored) area.value = stored;
+      area.addEventListener("input", function () {
+        var c = lessonAnswers(lesson).challenge;
+        c[cid] = c[cid] || {};
+        if (area.value.trim()) c[cid][sid] = area.value; else delete c[cid][sid];
+        save(state);
+      });
+    });
+  });
+
+  // ---- answers.toml (SPEC §5)
+  function tomlKey(k) { return /^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k); }
+  function tomlValue(v) {
+    if (Array.isArray(v)) return "[" + v.map(tomlValue).join(", ") + "]";
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) + ".0" : String(v);
+    return JSON.stringify(String(v));
+  }
+  function answersToml() {
+    var out = "student = " + JSON.stringify(state.student || "") + "\n";
+    Object.keys(state.answers).sort().forEach(function (lid) {
+      var a = state.answers[lid];
+      var quiz = a.quiz || {};
+      var qids = Object.keys(quiz).sort();
+      if (qids.length) {
+        out += "\n[lessons." + tomlKey(lid) + ".quiz]\n";
+        qids.forEach(function (q) { out += tomlKey(q) + " = " + tomlValue(quiz[q]) + "\n"; });
+      }
+      Object.keys(a.challenge || {}).sort().forEach(function (cid) {
+        var steps = a.challenge[cid];
+        var sids = Object.keys(steps).sort();
+        if (!sids.length) return;
+        out += "\n[lessons." + tomlKey(lid) + ".challenge." + tomlKey(cid) + "]\n";
+        sids.forEach(function (s) { out += tomlKey(s) + " = " + tomlValue(steps[s]) + "\n"; });
+      });
+    });
+    return out;
+  }
+  window.lecternAnswersToml = answersToml;
+  document.querySelectorAll(".download-answers").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var blob = new Blob([answersToml()], { type: "application/toml" });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "answers.toml";
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+    });
+  });
+
+  // ---- time on lesson
+  var timer = document.querySelector(".timer");
+  if (timer && lesson) {
+    var show = function () {
+      var s = state.time[lesson] || 0;
+      var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
+      var two = function (n) { return (n < 10 ? "0" : "") + n; };
+      timer.textContent = (h ? h + ":" : "") + two(m) + ":" + two(sec);
+    };
+    show();
+    setInterval(function () {
+      if (document.hidden) return;
+      state.time[lesson] = (state.time[lesson] || 0) + 1;
+      show();
+      if (state.time[lesson] % 5 === 0) save(state);
+    }, 1000);
+    window.addEventListener("pagehide", function () { save(state); });
+  }
+
+  // ---- Run: captured output from the build, or `lectern serve` runs it
+  document.querySelectorAll(".code-file button.run").forEach(function (button) {
+    var figure = button.closest(".code-file");
+    var out = figure.querySelector(".terminal-output");
+    var captured = figure.querySelector("template.captured-output");
+    button.addEventListener("click", function () {
+      if (body.dataset.serve) {
+        out.textContent = "> " + ui.running;
+        fetch("/__lectern/run/" + figure.dataset.key, { method: "POST" })
+          .then(function (r) { return r.text(); })
+          .then(function (t) { out.textContent = t; })
+          .catch(function () { out.textContent = ui.no_output; });
+      } else {
+        out.textContent = captured ? captured.content.textContent : ui.no_output;
+      }
+    });
+  });
+
+  // ---- live reload under `lectern serve`
+  if (body.dataset.serve) {
+    var version = body.dataset.serve;
+    setInterval(function () {
+      fetch("/__lectern/version").then(function (r) { return r.text(); }).then(function (v) {
+        if (v && v !== version) location.reload();
+      }).catch(function () {});
+    }, 700);
+  }
+})();
