@@ -6,6 +6,7 @@
 mod check;
 mod model;
 mod new;
+mod site;
 mod snapshot;
 
 use std::path::{Path, PathBuf};

@@ -190,7 +190,7 @@
     button.addEventListener("click", function () {
       if (body.dataset.serve) {
         out.textContent = "> " + ui.running;
-        fetch("/__lectern/run/" + figure.dataset.key, { method: "POST" })
+        fetch("/__lectern/run/" + figure.dataset.code, { method: "POST" })
           .then(function (r) { return r.text(); })
           .then(function (t) { out.textContent = t; })
           .catch(function () { out.textContent = ui.no_output; });

@@ -1,0 +1,174 @@
+//! `lectern build`: every element rendered (snapshots), exam mode without any key and
+//! independent of it, reproducible output, and a build that never destroys what it
+//! should not.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{lectern, root, snapshot, transcript};
+
+const ELEMENTS: &str = "tests/fixtures/site/elements";
+/// Text that only the answer key holds; none may reach an exam site.
+const KEY_MARKERS: &[&str] = &[
+    "EXPLANATION_MARKER_1",
+    "SOLUTION_TEXT_MARKER_2",
+    "RUBRIC_FEEDBACK_MARKER_3",
+    "SOLUTION_TEXT_MARKER_4",
+    "HIDDEN_CASE_MARKER_5",
+    "SOLUTION_FILE_MARKER_6",
+];
+
+fn build(course: &Path, out: &Path, mode: &str) -> std::process::Output {
+    let output = lectern(&root(), &["build", &course.to_string_lossy(), "--out", &out.to_string_lossy(), "--mode", mode]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    output
+}
+
+/// Every file of a built site, by relative path.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walk(dir) {
+        let rel = entry.strip_prefix(dir).unwrap_or(&entry).to_string_lossy().replace('\\', "/");
+        out.push((rel, fs::read(&entry).unwrap_or_default()));
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let target = to.join(file.strip_prefix(from).unwrap_or(&file));
+        fs::create_dir_all(target.parent().unwrap_or(to)).expect("mkdir");
+        fs::copy(&file, &target).expect("copy");
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lectern-site-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn every_element_renders_as_snapshotted() {
+    let tmp = tempdir("elements");
+    for mode in ["practice", "exam"] {
+        let out = tmp.join(mode);
+        build(&root().join(ELEMENTS), &out, mode);
+        for page in ["index.html", "01-everything.html"] {
+            let html = fs::read_to_string(out.join(page)).expect("page");
+            snapshot::assert(&root().join(format!("tests/snapshots/site/{mode}-{page}")), &html);
+        }
+    }
+    let practice = fs::read_to_string(tmp.join("practice/01-everything.html")).expect("page");
+    for element in [
+        "<math", "<table>", "class=\"cards\"", "callout-note", "A warning title", "class=\"code-tab\">show.py",
+        "class=\"run\"", "bash — 80x24", "type=\"radio\"", "type=\"checkbox\"", "inputmode=\"decimal\"",
+        "KiB", "Step 2", "visible small case", "data-key=",
+    ] {
+        assert!(practice.contains(element), "the practice page lacks {element}");
+    }
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+/// Rewrites every part of the fixture's key (not the number of correct options, which
+/// decides radio buttons or checkboxes) into a second course.
+fn with_another_key(dir: &Path) {
+    let lesson = dir.join("lessons/01-everything.md");
+    let text = fs::read_to_string(&lesson).expect("lesson")
+        .replace("- [ ] Bidirectional\n- [x] Causal", "- [x] Bidirectional\n- [ ] Causal")
+        .replace("- [x] GPT\n- [ ] BERT", "- [ ] GPT\n- [x] BERT")
+        .replace("answer=128 tolerance=2%", "answer=256 tolerance=0.5")
+        .replace("accept=\"decoder-only|/decoder[- ]only/\"", "accept=\"GPT-style\"")
+        .replace("EXPLANATION_MARKER_1 because of the mask.", "Another explanation entirely.")
+        .replace("SOLUTION_TEXT_MARKER_2 for step one.", "A different solution.")
+        .replace("- 2: RUBRIC_FEEDBACK_MARKER_3. `encoder`", "- 5: Other feedback. `decoder`");
+    fs::write(&lesson, text).expect("write");
+    let exercise = dir.join("exercises/attention/exercise.toml");
+    let text = fs::read_to_string(&exercise).expect("exercise")
+        .replace("HIDDEN_CASE_MARKER_5", "another hidden name")
+        .replace("q = [4, 128, 64]", "q = [8, 256, 64]")
+        .replace("seed = 7", "seed = 99");
+    fs::write(&exercise, text).expect("write");
+    fs::write(dir.join("exercises/attention/solution.py"), "def scaled_dot_product_attention(q, k, v, mask=None):\n    return v\n")
+        .expect("write");
+}
+
+#[test]
+fn an_exam_site_holds_no_key_and_does_not_depend_on_it() {
+    let tmp = tempdir("exam");
+    let other = tmp.join("other-key");
+    copy_dir(&root().join(ELEMENTS), &other);
+    with_another_key(&other);
+
+    for (course, name) in [(root().join(ELEMENTS), "a"), (other.clone(), "b")] {
+        build(&course, &tmp.join(format!("exam-{name}")), "exam");
+        build(&course, &tmp.join(format!("practice-{name}")), "practice");
+    }
+    // Practice sites differ (the key really changed) …
+    assert_ne!(files(&tmp.join("practice-a")), files(&tmp.join("practice-b")), "the second key changed nothing");
+    // … exam sites are byte for byte the same.
+    let (a, b) = (files(&tmp.join("exam-a")), files(&tmp.join("exam-b")));
+    assert_eq!(a.len(), b.len());
+    for ((path_a, bytes_a), (path_b, bytes_b)) in a.iter().zip(&b) {
+        assert_eq!(path_a, path_b);
+        assert!(bytes_a == bytes_b, "{path_a} depends on the answer key in exam mode");
+    }
+    for (path, bytes) in &a {
+        let text = String::from_utf8_lossy(bytes);
+        for marker in KEY_MARKERS {
+            assert!(!text.contains(marker), "{path} carries {marker}");
+        }
+        let key_json = ["&quot;correct&quot;", "&quot;answer&quot;", "&quot;phrases&quot;", "&quot;regexes&quot;"];
+        for leak in ["data-key", "class=\"explanation\"", "class=\"solution\""].iter().chain(&key_json) {
+            assert!(!text.contains(leak), "{path} carries {leak}");
+        }
+    }
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn the_same_course_builds_byte_identical_sites() {
+    let tmp = tempdir("repro");
+    build(&root().join("courses/ai012"), &tmp.join("one"), "practice");
+    build(&root().join("courses/ai012"), &tmp.join("two"), "practice");
+    assert_eq!(files(&tmp.join("one")), files(&tmp.join("two")));
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn build_never_overwrites_a_foreign_folder_and_a_failed_build_keeps_the_last_site() {
+    let tmp = tempdir("atomic");
+    let foreign = tmp.join("mine");
+    fs::create_dir_all(&foreign).expect("mkdir");
+    fs::write(foreign.join("thesis.tex"), "precious").expect("write");
+    let output = lectern(&root(), &["build", "courses/ai012", "--out", &foreign.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a Lectern build"), "{}", transcript(&output));
+    assert_eq!(fs::read_to_string(foreign.join("thesis.tex")).expect("kept"), "precious");
+
+    let site = tmp.join("site");
+    build(&root().join("courses/ai012"), &site, "practice");
+    let before = files(&site);
+    let broken = tmp.join("broken");
+    copy_dir(&root().join("courses/ai012"), &broken);
+    let lesson = broken.join("lessons/02-llm-architectures.md");
+    let text = fs::read_to_string(&lesson).expect("lesson").replace("::: quiz q2", "::: quizz q2");
+    fs::write(&lesson, text).expect("write");
+    let output = lectern(&root(), &["build", &broken.to_string_lossy(), "--out", &site.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert_eq!(files(&site), before, "a failed build touched the previous site");
+    let leftovers: Vec<_> = fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.file_name()).collect();
+    assert!(!leftovers.iter().any(|n| n.to_string_lossy().contains("lectern-tmp")), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&tmp);
+}
