@@ -47,11 +47,15 @@ struct RawConfig {
 struct RawRunner {
     #[serde(default)]
     requirements: Vec<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawGrading {
     multiple_choice: Option<toml::Spanned<String>>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
 }
 
 struct Loader {
@@ -187,9 +191,12 @@ impl Loader {
                 ChoicePolicy::default()
             }),
         };
-        for key in raw.other.keys() {
-            let at = find_key(&text, key).unwrap_or_default();
-            self.diagnostics.push(Diagnostic::warning(rel, at, format!("unknown key `{key}` in course.toml")));
+        let tables = [("", raw.other.keys()), ("[runner] ", raw.runner.other.keys()), ("[grading] ", raw.grading.other.keys())];
+        for (table, keys) in tables {
+            for key in keys {
+                let at = find_key(&text, key).unwrap_or_default();
+                self.diagnostics.push(Diagnostic::warning(rel, at, format!("unknown key `{table}{key}` in course.toml")));
+            }
         }
         CourseConfig {
             code: raw.code,

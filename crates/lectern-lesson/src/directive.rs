@@ -73,9 +73,18 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     // Only lines that start (after at most three spaces) with `:`, a backtick or `~` can
     // matter, so jump between those bytes instead of walking every line.
     let bytes = text.as_bytes();
+    let comments = html_comments(text, start);
+    let mut comment = 0;
     for at in memchr::memchr3_iter(b':', b'`', b'~', &bytes[start..]).map(|i| start + i) {
         if at < pos {
             continue; // on a line already read
+        }
+        // A commented-out directive is not a directive (outside code only).
+        while comment < comments.len() && comments[comment].1 <= at {
+            comment += 1;
+        }
+        if fence.is_none() && comments.get(comment).is_some_and(|&(s, _)| s <= at) {
+            continue;
         }
         // Back over at most three spaces: a line start must come next (O(1) a byte).
         let mut line_start = at;
@@ -151,6 +160,22 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     }
     let root = stack.pop().map(|(_, c)| c).unwrap_or_default();
     (root, problems)
+}
+
+/// `<!-- … -->` comments that start a line: (start, end) byte ranges.
+fn html_comments(text: &str, start: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = start;
+    while let Some(i) = text[from..].find("<!--") {
+        let at = from + i;
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let end = text[at + 4..].find("-->").map_or(text.len(), |e| at + 4 + e + 3);
+        if at - line_start <= 3 && text[line_start..at].bytes().all(|b| b == b' ') {
+            out.push((at, end));
+        }
+        from = end.max(at + 4);
+    }
+    out
 }
 
 fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, end: usize) {
@@ -350,6 +375,14 @@ mod tests {
         let (tree, problems) = scan(src, 0);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(names(&tree), ["text"]);
+    }
+
+    #[test]
+    fn commented_out_directives_are_text() {
+        let src = "<!-- draft:\n::: quiz q9\n:::\n-->\n::: cards\n:::\n";
+        let (tree, problems) = scan(src, 0);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(names(&tree), ["text", "cards()"]);
     }
 
     #[test]

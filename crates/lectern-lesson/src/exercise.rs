@@ -30,7 +30,8 @@ struct RawExercise {
 #[derive(Deserialize)]
 struct RawCase {
     name: String,
-    inputs: BTreeMap<String, Vec<usize>>,
+    /// A TOML table keeps the author's order (toml's `preserve_order`).
+    inputs: toml::Table,
     #[serde(default)]
     args: BTreeMap<String, Spanned<toml::Value>>,
     dtype: Option<Spanned<String>>,
@@ -39,11 +40,15 @@ struct RawCase {
     seed: Option<u64>,
     rtol: Option<f64>,
     atol: Option<f64>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
 struct RawCheck {
     property: Spanned<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
 }
 
 /// Parses `exercise.toml` of exercise `id`. `starter` and `solution` are the texts of
@@ -83,6 +88,8 @@ pub fn parse_exercise(
     }
     let mut cases = Vec::new();
     let mut names: BTreeMap<String, Span> = BTreeMap::new();
+    // Unknown keys inside `[[case]]` and `[[check]]` tables, with their table's span.
+    let mut unknown: Vec<(String, Span)> = Vec::new();
     for spanned in raw.cases {
         let span = Span::from(spanned.span());
         let case = spanned.into_inner();
@@ -92,10 +99,21 @@ pub fn parse_exercise(
         if case.inputs.is_empty() {
             error(span, format!("case `{}` has no `inputs`", case.name));
         }
-        for (arg, shape) in &case.inputs {
-            if shape.contains(&0) {
-                error(span, format!("case `{}`: input `{arg}` has a zero dimension in {shape:?}", case.name));
+        let mut inputs = Vec::new();
+        for (arg, value) in &case.inputs {
+            let shape: Option<Vec<usize>> = value.as_array().and_then(|dims| {
+                dims.iter().map(|d| d.as_integer().and_then(|d| usize::try_from(d).ok())).collect()
+            });
+            match shape {
+                Some(shape) if shape.contains(&0) => {
+                    error(span, format!("case `{}`: input `{arg}` has a zero dimension in {shape:?}", case.name));
+                }
+                Some(shape) => inputs.push((arg.clone(), shape)),
+                None => error(span, format!("case `{}`: input `{arg}` must be a shape like [2, 4, 8]", case.name)),
             }
+        }
+        for key in case.other.keys() {
+            unknown.push((key.clone(), span));
         }
         let dtype = match &case.dtype {
             None => DType::F32,
@@ -124,7 +142,7 @@ pub fn parse_exercise(
         }
         cases.push(Case {
             name: case.name,
-            inputs: case.inputs,
+            inputs,
             args,
             dtype,
             visible: case.visible,
@@ -144,6 +162,9 @@ pub fn parse_exercise(
     }
     let mut checks = Vec::new();
     for check in raw.checks {
+        for key in check.other.keys() {
+            unknown.push((key.clone(), Span::from(check.property.span())));
+        }
         match Property::parse(check.property.get_ref()) {
             Some(property) => checks.push(Check { property }),
             None => diagnostics.push(Diagnostic::error(
@@ -160,6 +181,15 @@ pub fn parse_exercise(
     for key in raw.other.keys() {
         let at = find_key(text, key).unwrap_or_default();
         diagnostics.push(Diagnostic::warning(file, at, format!("unknown key `{key}` in exercise.toml")));
+    }
+    for (key, table) in unknown {
+        let at = find_key(&text[table.range()], &key).map_or(table, |s| s.shift(table.start));
+        let hint = match key.as_str() {
+            "arg" => "; did you mean `args`?",
+            "visibel" | "visable" => "; did you mean `visible`?",
+            _ => "",
+        };
+        diagnostics.push(Diagnostic::warning(file, at, format!("unknown key `{key}` in this table{hint}")));
     }
     let exercise = Exercise {
         id: id.to_string(),

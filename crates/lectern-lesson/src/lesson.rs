@@ -49,7 +49,30 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
         }
     }
     let masked = mask(text, &lines);
-    p.outline = Rc::new(markdown::outline(text, &masked, Span::new(body_start, text.len()), &mut p.sink));
+    let mut first_try = Sink { file, diagnostics: Vec::new() };
+    let outline = markdown::outline(text, &masked, Span::new(body_start, text.len()), &mut first_try);
+    lines.sort_unstable();
+    let crosses = outline.blocks.iter().any(|b| {
+        let i = lines.partition_point(|l| l.start <= b.span.start);
+        lines.get(i).is_some_and(|l| l.start < b.span.end)
+    });
+    p.outline = Rc::new(if crosses {
+        // A block the mask could not end (an HTML block runs to a blank line) reaches
+        // over a directive line: read each run between directive lines on its own.
+        let mut runs = Vec::new();
+        text_runs(&tree, &mut runs);
+        runs.sort_unstable();
+        let mut merged = Outline::default();
+        for run in runs {
+            let part = markdown::outline(text, text, run, &mut p.sink);
+            merged.blocks.extend(part.blocks);
+            merged.link_definitions.extend(part.link_definitions);
+        }
+        merged
+    } else {
+        p.sink.diagnostics.extend(first_try.diagnostics);
+        outline
+    });
     for problem in problems {
         match problem {
             Problem::StrayClose(span) => p.sink.error(span, "`:::` closes nothing: no directive is open here"),
@@ -62,12 +85,18 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
     }
     p.check_tree(&tree, None);
     let blocks = p.lesson_blocks(&tree);
+    let mut link_definitions = String::new();
+    for def in &p.outline.link_definitions {
+        link_definitions.push_str(text[def.range()].trim_end());
+        link_definitions.push('\n');
+    }
     let lesson = Lesson {
         id: id.to_string(),
         file: file.to_path_buf(),
         title: front.title.unwrap_or_else(|| id.to_string()),
         number: front.lesson,
         blocks,
+        link_definitions,
     };
     Parsed { value: lesson, diagnostics: p.sink.diagnostics }
 }
@@ -118,6 +147,16 @@ fn simple_front_matter(source: &str) -> Option<FrontMatter> {
         }
     }
     Some(front)
+}
+
+/// Every run of Markdown text in `content`, at any depth.
+fn text_runs(content: &[Content], out: &mut Vec<Span>) {
+    for c in content {
+        match c {
+            Content::Text(span) => out.push(*span),
+            Content::Node(node) => text_runs(&node.content, out),
+        }
+    }
 }
 
 /// The opening and closing lines of every directive in `content`.
@@ -399,7 +438,18 @@ impl LessonParser<'_> {
                         Some((list, found)) => {
                             prompt.extend(outline.blocks_in(self.text, Span::new(span.start, list.start), |_| false));
                             let rest = Span::new(list.end, span.end);
-                            if !self.text[rest.range()].trim().is_empty() {
+                            let more_options = outline.blocks.iter().find(|b| {
+                                b.span.start >= list.end
+                                    && matches!(&b.kind, TopKind::List(items) if items.iter().any(|i| i.task.is_some()))
+                            });
+                            if let Some(more) = more_options {
+                                // CommonMark starts a new list when the bullet changes or text
+                                // comes between items: those options would be lost.
+                                self.sink.error(
+                                    more.span,
+                                    "a second list of options: write every option of a quiz in one list, with the same bullet and nothing between them",
+                                );
+                            } else if !self.text[rest.range()].trim().is_empty() {
                                 self.sink.warning(
                                     trimmed(self.text, rest),
                                     "text after a quiz's options is not shown; move it before the options",
@@ -422,7 +472,14 @@ impl LessonParser<'_> {
             }
         }
         let points = match attrs.get("points") {
-            Some(a) => self.number(a, "points")?,
+            Some(a) => {
+                let p = self.number(a, "points")?;
+                if p <= 0.0 {
+                    self.sink.error(a.span, format!("points must be more than 0, not {}", a.value));
+                    return None;
+                }
+                p
+            }
             None => 1.0,
         };
         let kind = attrs.get("type").map_or("choice", |a| a.value.as_ref());
@@ -527,20 +584,20 @@ impl LessonParser<'_> {
     fn accept_list(&mut self, attr: &Attr) -> Vec<Accept> {
         let mut out = Vec::new();
         let value = attr.value.as_ref();
-        let mut rest = value;
+        let mut rest = value.trim_start();
         while !rest.is_empty() {
             let (item, next) = if rest.starts_with('/') {
-                // A regex runs to a `/` that is followed by `|` or the end.
+                // A regex runs to a `/` that is followed by `|` or the end (spaces allowed).
                 let mut end = None;
                 for (i, _) in rest.match_indices('/').skip(1) {
-                    let after = &rest[i + 1..];
+                    let after = rest[i + 1..].trim_start();
                     if after.is_empty() || after.starts_with('|') {
                         end = Some(i + 1);
                         break;
                     }
                 }
                 match end {
-                    Some(e) => (&rest[..e], rest[e..].strip_prefix('|').unwrap_or("")),
+                    Some(e) => (&rest[..e], rest[e..].trim_start().strip_prefix('|').unwrap_or("")),
                     None => split_bar(rest),
                 }
             } else {
@@ -549,7 +606,7 @@ impl LessonParser<'_> {
             if let Some(a) = self.accept(item.trim(), attr.span) {
                 out.push(a);
             }
-            rest = next;
+            rest = next.trim_start();
         }
         out
     }
@@ -694,11 +751,11 @@ impl LessonParser<'_> {
     }
 
     fn rubric_item(&mut self, item: &ListItem) -> Option<RubricItem> {
-        let source = &self.text[item.span.range()];
+        let source = self.text[item.span.range()].trim_start();
         // Skip the bullet (`-`, `*`, `+`, or `1.` / `1)`) and the space after it.
         let after_bullet = source.trim_start_matches(|c: char| c.is_ascii_digit());
         let after_bullet = after_bullet.strip_prefix(['-', '*', '+', '.', ')']).unwrap_or(after_bullet);
-        let content_start = item.span.start + (source.len() - after_bullet.trim_start().len());
+        let content_start = item.span.end - after_bullet.trim_start().len();
         let first_code = item.code.first().map_or(item.span.end, |c| c.0.start);
         let head = &self.text[content_start..first_code];
         let Some(colon) = head.find(':') else {
@@ -723,6 +780,22 @@ impl LessonParser<'_> {
         }
         if item.code.is_empty() {
             self.sink.warning(item.span, "rubric item has no accepted phrase (a `code span`): it can only be graded by hand");
+        } else {
+            // Between and after the phrases only separators belong; words there would be
+            // lost from the feedback.
+            let mut prev = item.code[0].0.end;
+            for (at, _) in item.code.iter().skip(1).chain([(Span::new(item.span.end, item.span.end), String::new())].iter()) {
+                let gap = &self.text[prev..at.start];
+                if gap.chars().any(char::is_alphanumeric) {
+                    let gap_span = Span::new(prev, at.start);
+                    self.sink.warning(
+                        trimmed(self.text, gap_span),
+                        "text after the first phrase is not part of the feedback: put the feedback first, then the `phrases`",
+                    );
+                    break;
+                }
+                prev = at.end;
+            }
         }
         Some(RubricItem { points, feedback, accept, span: item.span })
     }

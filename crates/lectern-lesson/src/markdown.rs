@@ -84,6 +84,8 @@ pub(crate) struct ListItem {
 #[derive(Debug, Default)]
 pub(crate) struct Outline {
     pub blocks: Vec<TopBlock>,
+    /// Where the run's link reference definitions (`[label]: url`) stand.
+    pub link_definitions: Vec<Span>,
 }
 
 /// Reads `parse_text[span]` as a Markdown run. `parse_text` is the file with directive
@@ -98,13 +100,24 @@ pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sin
     // The top-level block being read.
     let mut current: Option<(usize, TopKind)> = None;
     let mut in_code_block = false;
-    let mut math_reported = false;
+    let mut in_table = false;
+    // Every `$` of the run; most runs have none, so most text events cost nothing here.
     let dollars: Vec<usize> = text.match_indices('$').map(|(i, _)| i).collect();
+    // The `$`s that stayed text in the paragraph (cell, heading, item) being read.
+    let mut stray: Vec<usize> = Vec::new();
 
-    for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
+    let mut events = Parser::new_ext(text, options()).into_offset_iter();
+    for (event, range) in events.by_ref() {
         match event {
             Event::Start(tag) => {
                 in_code_block |= matches!(tag, Tag::CodeBlock(_));
+                in_table |= matches!(tag, Tag::Table(_));
+                if is_text_container(&tag) {
+                    stray_formulas(text, base, &mut stray, in_table, sink);
+                }
+                if depth > 0 {
+                    note_inline(&mut current, &range, base);
+                }
                 if depth == 0 {
                     let kind = match &tag {
                         Tag::Heading { level, .. } => TopKind::Heading { level: *level, inline: None, plain: String::new() },
@@ -133,9 +146,15 @@ pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sin
             }
             Event::End(end) => {
                 in_code_block &= end != TagEnd::CodeBlock;
+                if matches!(end, TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableCell | TagEnd::Item) {
+                    stray_formulas(text, base, &mut stray, in_table, sink);
+                }
+                in_table &= !matches!(end, TagEnd::Table);
                 depth = depth.saturating_sub(1);
+                if depth > 0 {
+                    note_inline(&mut current, &range, base);
+                }
                 if depth == 0 {
-                    math_reported = false;
                     if let Some((start, kind)) = current.take() {
                         blocks.push(TopBlock { span: Span::new(base + start, base + range.end), kind });
                     }
@@ -144,17 +163,10 @@ pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sin
             Event::Text(t) => {
                 match current.as_mut() {
                     Some((_, TopKind::Code(block))) => block.text.push_str(&t),
-                    _ if in_code_block || math_reported => {}
+                    _ if in_code_block || dollars.is_empty() => {}
                     _ => {
-                        if let Some(i) = unclosed_math(text, &dollars, range.clone()) {
-                            // One report per top-level block: the rest of its `$`s are the same formula.
-                            math_reported = true;
-                            let at = base + i;
-                            sink.error(
-                                Span::new(at, at + 1),
-                                "this `$` opens a formula that never closes: check that its `{` and `}` balance",
-                            );
-                        }
+                        let first = dollars.partition_point(|&d| d < range.start);
+                        stray.extend(dollars[first..].iter().copied().take_while(|&d| d < range.end));
                     }
                 }
                 note_inline(&mut current, &range, base);
@@ -187,7 +199,67 @@ pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sin
             _ => note_inline(&mut current, &range, base),
         }
     }
-    Outline { blocks }
+    stray_formulas(text, base, &mut stray, in_table, sink);
+    let mut link_definitions: Vec<Span> =
+        events.reference_definitions().iter().map(|(_, def)| Span::from(def.span.clone()).shift(base)).collect();
+    link_definitions.sort();
+    Outline { blocks, link_definitions }
+}
+
+fn is_text_container(tag: &Tag<'_>) -> bool {
+    matches!(tag, Tag::Paragraph | Tag::Heading { .. } | Tag::TableCell | Tag::Item)
+}
+
+/// Reports the formulas pulldown-cmark left as text in one paragraph: it reads `$…$`
+/// as math only when the braces inside balance (and a table cell ends at `|`), so a
+/// broken formula arrives as plain `$`s. `stray` holds their offsets; it is emptied.
+fn stray_formulas(text: &str, base: usize, stray: &mut Vec<usize>, in_table: bool, sink: &mut Sink<'_>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < stray.len() {
+        let at = stray[i];
+        i += 1;
+        if at > 0 && bytes[at - 1] == b'\\' {
+            continue;
+        }
+        let next = bytes.get(at + 1).copied();
+        if matches!(next, Some(b'$' | b'\\')) {
+            // `$$…` or `$\cmd…`: TeX for sure, and never closed as math.
+            sink.error(
+                Span::new(base + at, base + at + 1),
+                "this `$` opens a formula that never closes: check that its `{` and `}` balance",
+            );
+            break;
+        }
+        let Some(&close) = stray.get(i) else {
+            // In a table, a `|` inside a formula ends the cell; the rest of the formula
+            // lands in the next cell (or is dropped with it).
+            let line_end = text[at..].find('\n').map_or(text.len(), |e| at + e);
+            let rest = &text[at + 1..line_end];
+            if in_table && rest.find('|').is_some_and(|p| rest[p..].contains('$')) {
+                sink.error(
+                    Span::new(base + at, base + line_end),
+                    "a `|` inside a formula ends the table cell: write `\\vert` (or `\\|`) instead",
+                );
+            }
+            break;
+        };
+        let inner = &text[at + 1..close];
+        // A price (`$5`), a shell variable (`$HOME`) or a formula with spaces at its
+        // ends is prose; only TeX-looking text between two `$`s is a formula.
+        let starts_like_tex = next.is_some_and(|b| !b.is_ascii_whitespace() && !b.is_ascii_digit());
+        if !starts_like_tex || !inner.contains(['\\', '{', '}', '_', '^', '|']) {
+            continue;
+        }
+        i += 1;
+        let span = Span::new(base + at, base + close + 1);
+        if in_table && inner.contains('|') {
+            sink.error(span, "a `|` inside a formula ends the table cell: write `\\vert` (or `\\|`) instead");
+        } else if let Err(reason) = check_formula(inner) {
+            sink.error(span, format!("formula does not parse: {reason}"));
+        }
+    }
+    stray.clear();
 }
 
 /// Adds text to a heading's plain text.
@@ -262,23 +334,6 @@ fn flush(text: &str, from: usize, to: usize, out: &mut Vec<Block>) {
         return;
     }
     out.push(Block::Markdown(Markdown { text: chunk.to_string(), span: Span::new(from, to) }));
-}
-
-/// pulldown-cmark only reads `$…$` as math when the braces inside balance; otherwise
-/// the formula arrives as text. A `$$`, or a `$` right before a TeX command, in plain
-/// text is such a formula (a price like `$5` is not).
-/// `range` is a text event's source; the byte after a `$` may lie beyond it, as
-/// pulldown-cmark hands each `$` over as a text event of its own.
-///
-/// `dollars` holds the offset of every `$` in `text` (found in one pass over the run, as
-/// most text events hold none).
-fn unclosed_math(text: &str, dollars: &[usize], range: std::ops::Range<usize>) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let first = dollars.partition_point(|&d| d < range.start);
-    dollars[first..].iter().copied().take_while(|&d| d < range.end).find(|&i| {
-        let escaped = i > 0 && bytes[i - 1] == b'\\';
-        !escaped && matches!(bytes.get(i + 1), Some(b'$' | b'\\'))
-    })
 }
 
 /// Reads `> [!KIND] Optional title` from a top-level block quote's source.

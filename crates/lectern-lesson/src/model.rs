@@ -99,6 +99,10 @@ pub struct Lesson {
     /// The lesson's number, shown in the badge (`AI012 · Lesson 2`).
     pub number: Option<u32>,
     pub blocks: Vec<Block>,
+    /// Every link reference definition (`[label]: url`) of the lesson, one a line: the
+    /// lesson's Markdown blocks are rendered apart, and a link may use a label defined
+    /// in another block.
+    pub link_definitions: String,
 }
 
 impl Lesson {
@@ -379,8 +383,8 @@ pub struct Exercise {
 #[derive(Debug, Clone, Serialize)]
 pub struct Case {
     pub name: String,
-    /// Argument name → shape; values are drawn from the seed.
-    pub inputs: BTreeMap<String, Vec<usize>>,
+    /// Argument name and shape, in the author's order; values are drawn from the seed.
+    pub inputs: Vec<(String, Vec<usize>)>,
     /// Extra keyword arguments passed as they are.
     pub args: BTreeMap<String, ArgValue>,
     pub dtype: DType,

@@ -5,76 +5,113 @@
 //! a small recognizer that only ever answers "surely valid" or "don't know"; anything
 //! it does not know goes to regex-syntax. A property test holds the recognizer to that.
 
-/// `Ok` when `pattern` is a valid regular expression; the reason otherwise.
+/// `Ok` when `pattern` is a valid regular expression that cannot match an empty answer;
+/// the reason otherwise. (A pattern that matches the empty string, like `//` or
+/// `/(negative)?/`, matches every answer: as a rubric phrase it would give everyone the
+/// points.)
 pub fn check(pattern: &str) -> Result<(), String> {
-    if surely_valid(pattern) {
-        return Ok(());
+    if pattern.is_empty() {
+        return Err("an empty pattern matches every answer".into());
     }
-    // The syntax tree catches nearly every mistake; only Unicode class names (`\p{…}`)
-    // need the full translation.
-    if pattern.contains("\\p") || pattern.contains("\\P") {
-        regex_syntax::Parser::new().parse(pattern).map(drop).map_err(|e| e.to_string())
-    } else {
-        regex_syntax::ast::parse::Parser::new().parse(pattern).map(drop).map_err(|e| e.to_string())
+    let nullable = match recognize(pattern) {
+        Some(nullable) => nullable,
+        None => {
+            let hir = regex_syntax::Parser::new().parse(pattern).map_err(|e| e.to_string())?;
+            hir.properties().minimum_len() == Some(0)
+        }
+    };
+    if nullable {
+        return Err("it can match an empty string, so it would match every answer".into());
     }
+    Ok(())
 }
 
 /// True only for patterns built from literals, `.`, simple escapes, simple classes,
 /// groups, `|` and single quantifiers. False means "don't know", not "invalid".
 pub fn surely_valid(pattern: &str) -> bool {
+    recognize(pattern).is_some()
+}
+
+/// `Some(can match the empty string)` for a pattern the recognizer knows is valid;
+/// `None` for "don't know".
+fn recognize(pattern: &str) -> Option<bool> {
     let mut chars = pattern.chars().peekable();
-    let mut depth = 0usize;
-    // Whether the previous token can take a quantifier.
-    let mut atom = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '(' => {
+    let nullable = alternation(&mut chars, 0)?;
+    chars.peek().is_none().then_some(nullable)
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// `seq | seq | …` up to a `)` (left unread) or the end.
+fn alternation(chars: &mut Chars<'_>, depth: usize) -> Option<bool> {
+    let mut nullable = sequence(chars, depth)?;
+    while chars.peek() == Some(&'|') {
+        chars.next();
+        nullable |= sequence(chars, depth)?;
+    }
+    Some(nullable)
+}
+
+/// Quantified atoms up to `|`, `)` or the end. Nullable when every atom is.
+fn sequence(chars: &mut Chars<'_>, depth: usize) -> Option<bool> {
+    let mut nullable = true;
+    loop {
+        let atom_nullable = match chars.peek().copied() {
+            None | Some('|' | ')') => return Some(nullable),
+            Some('(') => {
+                chars.next();
                 if matches!(chars.peek(), Some('?' | ')')) {
-                    return false;
+                    return None;
                 }
-                depth += 1;
-                atom = false;
+                let inner = alternation(chars, depth + 1)?;
+                if chars.next() != Some(')') {
+                    return None;
+                }
+                inner
             }
-            ')' => {
-                if depth == 0 {
-                    return false;
-                }
-                depth -= 1;
-                atom = true;
+            Some('.') => {
+                chars.next();
+                false
             }
-            '|' => atom = false,
-            '?' | '*' | '+' => {
-                if !atom {
-                    return false;
+            Some('\\') => {
+                chars.next();
+                let e = chars.next()?;
+                if !is_simple_escape(e) {
+                    return None;
                 }
+                // `\b` and `\B` match no character.
+                matches!(e, 'b' | 'B')
+            }
+            Some('[') => {
+                chars.next();
+                if !simple_class(chars) {
+                    return None;
+                }
+                false
+            }
+            Some(c) if c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | ',' | ':' | '_' | '/' | '"' | '!' | '%' | '=') => {
+                chars.next();
+                false
+            }
+            _ => return None,
+        };
+        let mut atom_nullable = atom_nullable;
+        if let Some(&q) = chars.peek() {
+            if matches!(q, '?' | '*' | '+') {
+                chars.next();
                 if chars.peek() == Some(&'?') {
                     chars.next();
                 }
                 if matches!(chars.peek(), Some('?' | '*' | '+' | '{')) {
-                    return false;
+                    return None;
                 }
-                atom = false;
+                atom_nullable |= q != '+';
+            } else if q == '{' {
+                return None;
             }
-            '.' => atom = true,
-            '\\' => {
-                if !matches!(chars.next(), Some(e) if is_simple_escape(e)) {
-                    return false;
-                }
-                atom = true;
-            }
-            '[' => {
-                if !simple_class(&mut chars) {
-                    return false;
-                }
-                atom = true;
-            }
-            c if c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | ',' | ':' | '_' | '/' | '"' | '!' | '%' | '=') => {
-                atom = true;
-            }
-            _ => return false,
         }
+        nullable &= atom_nullable;
     }
-    depth == 0
 }
 
 fn is_simple_escape(e: char) -> bool {
@@ -137,6 +174,19 @@ mod tests {
     }
 
     #[test]
+    fn patterns_that_match_the_empty_string_are_refused() {
+        for p in ["", "(negative)?", "a*", "(a|)", "\\b", "x?y*"] {
+            assert!(check(p).is_err(), "{p:?}");
+        }
+        for p in ["a+", "kv[- ]?cach", "(a|b)c?", "\\bx"] {
+            assert!(check(p).is_ok(), "{p:?}");
+        }
+        // The slow path says the same as the recognizer.
+        assert!(check("(?i)a*").is_err());
+        assert!(check("(?i)ab").is_ok());
+    }
+
+    #[test]
     fn invalid_patterns_are_never_called_valid() {
         for p in ["(", "a)", "*a", "[z-a]", "[a", "a{2", "(?<", "[]", "a|*", "\\q"] {
             assert!(!surely_valid(p), "{p}");
@@ -164,9 +214,11 @@ mod tests {
                     ALPHABET[(s >> 33) as usize % ALPHABET.len()]
                 })
                 .collect();
-            if surely_valid(&pattern) {
+            if let Some(nullable) = recognize(&pattern) {
                 recognized += 1;
-                assert!(regex_syntax::Parser::new().parse(&pattern).is_ok(), "recognizer accepted invalid `{pattern}`");
+                let hir = regex_syntax::Parser::new().parse(&pattern);
+                let hir = hir.unwrap_or_else(|e| panic!("recognizer accepted invalid `{pattern}`: {e}"));
+                assert_eq!(nullable, hir.properties().minimum_len() == Some(0), "nullable of `{pattern}`");
             }
         }
         assert!(recognized > 1000, "the recognizer is never exercised ({recognized})");

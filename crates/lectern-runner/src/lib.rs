@@ -3,6 +3,20 @@
 //!
 //! It knows exercises (from the course model), the sandbox and the references; it must
 //! never know HTML or how grades are recorded, and it never runs untrusted code in its
-//! own process.
+//! own process: student code only ever runs in the sandbox, and what comes back from it
+//! is data to compare, never code to load.
 //!
-//! Not built yet: `lectern test` arrives with the runner issue.
+//! What is here so far:
+//!
+//! - [`reference`]: the reference implementations an exercise names with `reference = "…"`,
+//!   each computed with candle on a chosen device, and the registry that finds them by name.
+//! - [`device`]: choosing where the references run (`cpu`, `cuda` or `auto`).
+//!
+//! Not built yet: the sandbox and `lectern test`, which arrive with the runner issue.
+
+mod error;
+
+pub mod device;
+pub mod reference;
+
+pub use error::RunnerError;

@@ -27,7 +27,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("running", "Running…", "執行中…"),
     ("exercise", "Exercise", "練習"),
     ("starter", "Starter code", "起始程式碼"),
-    ("visible_cases", "Cases you can check with `lectern test`", "可用 `lectern test` 檢查的測資"),
+    ("visible_cases", "Visible cases (what lectern test checks)", "公開測資(lectern test 會檢查)"),
     ("points", "points", "分"),
     ("download_answers", "Download answers", "下載作答"),
     ("student_id", "Student ID", "學號"),

@@ -6,6 +6,15 @@ use pulldown_latex::config::DisplayMode;
 
 use crate::highlight::{escape, highlight};
 
+/// A run of Markdown as HTML, with the lesson's link reference definitions (`defs`)
+/// available to it (they render nothing themselves).
+pub fn markdown_with(md: &str, defs: &str) -> String {
+    if defs.is_empty() {
+        return markdown(md);
+    }
+    markdown(&format!("{md}\n\n{defs}"))
+}
+
 /// A run of Markdown as HTML.
 pub fn markdown(md: &str) -> String {
     let mut out = String::with_capacity(md.len() * 3 / 2);

@@ -182,7 +182,7 @@ impl ViewBuilder<'_> {
                 if let Block::Quiz(_) = b {
                     quiz_number += 1;
                 }
-                self.block(b, quiz_number)
+                self.block(b, quiz_number, &lesson.link_definitions)
             })
             .collect();
         let code = &self.course.config.code;
@@ -201,14 +201,14 @@ impl ViewBuilder<'_> {
         }
     }
 
-    fn blocks_html(&self, blocks: &[Block]) -> String {
+    fn blocks_html(&self, blocks: &[Block], defs: &str) -> String {
         // Nested content (card bodies, prompts, solutions) holds Markdown, callouts and
         // code only; render each in place.
         let mut html = String::new();
         for b in blocks {
             match b {
-                Block::Markdown(m) => html.push_str(&render::markdown(&m.text)),
-                Block::Callout(c) => html.push_str(&callout_html(c.kind.name(), c.title.as_deref(), &render::markdown(&c.body.text))),
+                Block::Markdown(m) => html.push_str(&render::markdown_with(&m.text, defs)),
+                Block::Callout(c) => html.push_str(&callout_html(c.kind.name(), c.title.as_deref(), &render::markdown_with(&c.body.text, defs))),
                 Block::Code(c) => html.push_str(&render::code_block(c.lang.as_deref(), &c.text)),
                 _ => {}
             }
@@ -216,13 +216,13 @@ impl ViewBuilder<'_> {
         html
     }
 
-    fn block(&self, block: &Block, quiz_number: usize) -> BlockView {
+    fn block(&self, block: &Block, quiz_number: usize, defs: &str) -> BlockView {
         match block {
-            Block::Markdown(m) => BlockView::Markdown { html: render::markdown(&m.text) },
+            Block::Markdown(m) => BlockView::Markdown { html: render::markdown_with(&m.text, defs) },
             Block::Callout(c) => BlockView::Callout {
                 callout: c.kind.name().to_string(),
                 title: c.title.as_deref().map(render::inline),
-                html: render::markdown(&c.body.text),
+                html: render::markdown_with(&c.body.text, defs),
             },
             Block::Code(c) => BlockView::Code(CodeView {
                 key: code_key(c),
@@ -237,11 +237,11 @@ impl ViewBuilder<'_> {
                     .cards
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| CardView { number: i + 1, title: render::inline(&c.title), html: self.blocks_html(&c.body) })
+                    .map(|(i, c)| CardView { number: i + 1, title: render::inline(&c.title), html: self.blocks_html(&c.body, defs) })
                     .collect(),
             },
-            Block::Quiz(q) => BlockView::Quiz(self.quiz(q, quiz_number)),
-            Block::Challenge(c) => BlockView::Challenge(self.challenge(c)),
+            Block::Quiz(q) => BlockView::Quiz(self.quiz(q, quiz_number, defs)),
+            Block::Challenge(c) => BlockView::Challenge(self.challenge(c, defs)),
             Block::Exercise(e) => match self.course.exercises.get(&e.id) {
                 Some(ex) => BlockView::Exercise(exercise(ex)),
                 None => BlockView::Markdown { html: String::new() },
@@ -249,7 +249,7 @@ impl ViewBuilder<'_> {
         }
     }
 
-    fn quiz(&self, q: &Quiz, number: usize) -> QuizView {
+    fn quiz(&self, q: &Quiz, number: usize, defs: &str) -> QuizView {
         let (input, options, unit) = match &q.answer {
             QuizAnswer::Choice { options, .. } => (
                 if q.answer.is_multiple_choice() { "multiple" } else { "single" },
@@ -263,21 +263,21 @@ impl ViewBuilder<'_> {
         QuizView {
             id: q.id.clone(),
             number,
-            prompt: self.blocks_html(&q.prompt),
+            prompt: self.blocks_html(&q.prompt, defs),
             input,
             options,
             unit,
             points: q.points,
             key: practice.then(|| quiz_key(&q.answer)),
-            explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation)),
+            explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation, defs)),
         }
     }
 
-    fn challenge(&self, c: &Challenge) -> ChallengeView {
+    fn challenge(&self, c: &Challenge, defs: &str) -> ChallengeView {
         ChallengeView {
             id: c.id.clone(),
             title: render::inline(&c.title),
-            prompt: self.blocks_html(&c.prompt),
+            prompt: self.blocks_html(&c.prompt, defs),
             steps: c
                 .steps
                 .iter()
@@ -285,8 +285,8 @@ impl ViewBuilder<'_> {
                 .map(|(i, s)| StepView {
                     id: s.id.clone(),
                     number: i + 1,
-                    prompt: self.blocks_html(&s.prompt),
-                    solution: (self.practice() && !s.solution.is_empty()).then(|| self.blocks_html(&s.solution)),
+                    prompt: self.blocks_html(&s.prompt, defs),
+                    solution: (self.practice() && !s.solution.is_empty()).then(|| self.blocks_html(&s.solution, defs)),
                 })
                 .collect(),
         }
