@@ -6,6 +6,7 @@
 mod check;
 mod model;
 mod new;
+mod serve;
 mod site;
 mod snapshot;
 

@@ -44,7 +44,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for file in walk(from) {
         let target = to.join(file.strip_prefix(from).unwrap_or(&file));
         fs::create_dir_all(target.parent().unwrap_or(to)).expect("mkdir");

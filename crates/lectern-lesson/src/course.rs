@@ -2,16 +2,17 @@
 //! that need more than one file (IDs unique across the course, `src=` files, embedded
 //! exercises).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Span};
 use crate::exercise::parse_exercise;
-use crate::lesson::{find_key, parse_lesson};
-use crate::model::{Block, ChoicePolicy, CodeBlock, Course, CourseConfig, GradingConfig, Mode, RunnerConfig};
+use crate::lesson::{find_key, parse_lesson, Parsed};
+use crate::model::{Block, ChoicePolicy, CodeBlock, Course, CourseConfig, GradingConfig, Lesson, Mode, RunnerConfig};
 
 /// A course as far as it could be read, every diagnostic, and the text of every file
 /// read (by path relative to the course folder) so that diagnostics can show their line.
@@ -58,15 +59,31 @@ struct RawGrading {
     other: BTreeMap<String, toml::Value>,
 }
 
-struct Loader {
+struct Loader<'c> {
     root: PathBuf,
     diagnostics: Vec<Diagnostic>,
     sources: BTreeMap<PathBuf, String>,
+    cache: &'c mut CourseCache,
+}
+
+/// What a previous load read and parsed, so that reloading a course after an edit reads
+/// and parses only the files that changed (`lectern serve`).
+#[derive(Debug, Default)]
+pub struct CourseCache {
+    /// File text by path, with the modification time and length it was read at.
+    files: HashMap<PathBuf, (Option<SystemTime>, u64, String)>,
+    /// Each lesson's text and what parsing it gave.
+    lessons: HashMap<PathBuf, (String, Parsed<Lesson>)>,
 }
 
 /// Reads the course in `root`. Never fails: what cannot be read is a diagnostic.
 pub fn load_course(root: &Path) -> LoadedCourse {
-    let mut loader = Loader { root: root.to_path_buf(), diagnostics: Vec::new(), sources: BTreeMap::new() };
+    load_course_cached(root, &mut CourseCache::default())
+}
+
+/// [`load_course`], reusing what `cache` holds from an earlier load of the same folder.
+pub fn load_course_cached(root: &Path, cache: &mut CourseCache) -> LoadedCourse {
+    let mut loader = Loader { root: root.to_path_buf(), diagnostics: Vec::new(), sources: BTreeMap::new(), cache };
     let config = loader.config();
     let exercises = loader.exercises();
     let mut lessons = Vec::new();
@@ -79,7 +96,14 @@ pub fn load_course(root: &Path) -> LoadedCourse {
                 None => continue,
             },
         };
-        let parsed = parse_lesson(&id, &rel, &text);
+        let parsed = match loader.cache.lessons.get(&rel) {
+            Some((cached_text, parsed)) if *cached_text == text => parsed.clone(),
+            _ => {
+                let parsed = parse_lesson(&id, &rel, &text);
+                loader.cache.lessons.insert(rel.clone(), (text, parsed.clone()));
+                parsed
+            }
+        };
         loader.diagnostics.extend(parsed.diagnostics);
         let mut lesson = parsed.value;
         loader.resolve_sources(&id, &rel, &mut lesson.blocks);
@@ -98,14 +122,22 @@ pub fn load_course(root: &Path) -> LoadedCourse {
     LoadedCourse { course, diagnostics: loader.diagnostics, sources: loader.sources }
 }
 
-impl Loader {
+impl Loader<'_> {
     fn error(&mut self, file: &Path, span: Span, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::error(file, span, message));
     }
 
     /// Reads a UTF-8 file of the course and remembers its text; reports what goes wrong.
     fn read_text(&mut self, rel: &Path) -> Option<String> {
-        let bytes = match fs::read(self.root.join(rel)) {
+        let path = self.root.join(rel);
+        let stamp = fs::metadata(&path).ok().map(|m| (m.modified().ok(), m.len()));
+        if let (Some((modified, len)), Some((m, l, text))) = (stamp, self.cache.files.get(rel)) {
+            if modified == *m && len == *l && modified.is_some() {
+                self.sources.insert(rel.to_path_buf(), text.clone());
+                return Some(text.clone());
+            }
+        }
+        let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) => {
                 self.error(rel, Span::new(0, 0), format!("cannot read {}: {e}", rel.display()));
@@ -115,6 +147,9 @@ impl Loader {
         match String::from_utf8(bytes) {
             Ok(text) => {
                 self.sources.insert(rel.to_path_buf(), text.clone());
+                if let Some((modified, len)) = stamp {
+                    self.cache.files.insert(rel.to_path_buf(), (modified, len, text.clone()));
+                }
                 Some(text)
             }
             Err(e) => {

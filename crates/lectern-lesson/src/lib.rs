@@ -16,7 +16,7 @@ pub mod markdown;
 pub mod model;
 pub mod regex_check;
 
-pub use course::{load_course, LoadedCourse};
+pub use course::{load_course, load_course_cached, CourseCache, LoadedCourse};
 pub use diag::{Diagnostic, Severity, Span};
 pub use lesson::{parse_lesson, Parsed};
 pub use model::*;

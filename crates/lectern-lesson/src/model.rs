@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::diag::Span;
 
 /// A whole course: its settings, lessons in order, and exercises by ID.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Course {
     pub config: CourseConfig,
     pub lessons: Vec<Lesson>,
@@ -31,7 +31,7 @@ impl Course {
 }
 
 /// `course.toml`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CourseConfig {
     /// Short code shown as the course badge, e.g. `AI012`.
     pub code: String,
@@ -56,13 +56,13 @@ pub enum Mode {
     Exam,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunnerConfig {
     /// pip requirement strings that student code may import.
     pub requirements: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GradingConfig {
     /// Default policy of multiple-choice quizzes that do not name one.
     pub multiple_choice: ChoicePolicy,
@@ -90,7 +90,7 @@ impl ChoicePolicy {
 }
 
 /// One lesson file. Its ID is the file stem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Lesson {
     pub id: String,
     /// Path relative to the course folder.
@@ -148,7 +148,7 @@ impl Lesson {
 }
 
 /// A piece of a lesson, in reading order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Block {
     /// CommonMark text (with math) to render as it is.
@@ -171,7 +171,7 @@ pub struct Markdown {
 }
 
 /// A GitHub-style alert, `> [!TIP] Optional title`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Callout {
     pub kind: CalloutKind,
     /// The title written on the marker line, if any.
@@ -211,7 +211,7 @@ impl CalloutKind {
 }
 
 /// A code block that is a file of the lesson: a tab, maybe a Run button.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeBlock {
     /// The language named first in the info string (`python`).
     pub lang: Option<String>,
@@ -227,14 +227,14 @@ pub struct CodeBlock {
 }
 
 /// `::: cards`: a numbered grid of cards.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cards {
     pub cards: Vec<Card>,
     pub span: Span,
 }
 
 /// One card of a `::: cards` grid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Card {
     /// The `###` heading's inline Markdown.
     pub title: String,
@@ -243,7 +243,7 @@ pub struct Card {
 }
 
 /// `::: quiz ID`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quiz {
     pub id: String,
     pub prompt: Vec<Block>,
@@ -255,7 +255,7 @@ pub struct Quiz {
 }
 
 /// What the quiz asks for, and its key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum QuizAnswer {
     /// Options in author order; one correct is single choice, more is multiple choice.
@@ -284,7 +284,7 @@ impl QuizAnswer {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuizOption {
     /// `A`, `B`, … in author order: how hand-ins and reports name the option.
     pub letter: char,
@@ -315,7 +315,7 @@ pub enum Accept {
 }
 
 /// `::: challenge ID`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Challenge {
     pub id: String,
     pub title: String,
@@ -324,7 +324,7 @@ pub struct Challenge {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
     /// `step1`, `step2`, … unless the author named it.
     pub id: String,
@@ -341,7 +341,7 @@ impl Step {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RubricItem {
     pub points: f64,
     /// Shown to a student whose answer misses the item.
@@ -352,14 +352,14 @@ pub struct RubricItem {
 }
 
 /// `::: exercise ID`: embeds `exercises/ID/`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExerciseEmbed {
     pub id: String,
     pub span: Span,
 }
 
 /// `exercises/ID/exercise.toml` and the files beside it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exercise {
     pub id: String,
     pub title: String,
@@ -380,7 +380,7 @@ pub struct Exercise {
     pub solution: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Case {
     pub name: String,
     /// Argument name and shape, in the author's order; values are drawn from the seed.
@@ -428,7 +428,7 @@ impl DType {
 }
 
 /// A behaviour check beyond matching outputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
     pub property: Property,
 }

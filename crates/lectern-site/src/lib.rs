@@ -117,10 +117,9 @@ impl<'a> Renderer<'a> {
         let mut asset_overrides = BTreeMap::new();
         if let Some(dir) = &options.templates_dir {
             for (name, bytes) in read_dir_files(dir)? {
-                if templates.contains_key(&name) {
-                    let text = String::from_utf8(bytes)
+                if let Some(template) = templates.get_mut(&name) {
+                    *template = String::from_utf8(bytes)
                         .map_err(|_| SiteError::Io { path: dir.join(&name), message: "not UTF-8".into() })?;
-                    templates.insert(name, text);
                 } else if let Some((path, _)) = ASSETS.iter().find(|(p, _)| p.rsplit('/').next() == Some(name.as_str())) {
                     asset_overrides.insert((*path).to_string(), bytes);
                 }
@@ -184,14 +183,29 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Builds the whole site in memory.
+/// Builds the whole site in memory, lesson pages on every core.
 pub fn build(course: &Course, options: &BuildOptions) -> Result<Site, SiteError> {
     let renderer = Renderer::new(course, options)?;
     let mut site = Site::default();
     site.files.insert("index.html".into(), renderer.index()?);
-    for i in 0..course.lessons.len() {
-        let (name, page) = renderer.lesson(i)?;
-        site.files.insert(name, page);
+    let n = course.lessons.len();
+    let workers = std::thread::available_parallelism().map_or(1, |p| p.get()).min(n.max(1));
+    let chunk = n.div_ceil(workers).max(1);
+    let pages: Vec<Result<Vec<(String, Vec<u8>)>, SiteError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                let renderer = &renderer;
+                scope.spawn(move || (start..(start + chunk).min(n)).map(|i| renderer.lesson(i)).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(SiteError::Template { name: "lesson.html".into(), message: "a render thread panicked".into() })))
+            .collect()
+    });
+    for part in pages {
+        site.files.extend(part?);
     }
     site.files.extend(renderer.assets());
     Ok(site)

@@ -40,12 +40,12 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>) -> Result<ExitC
     lectern_site::write_site(&site, out)?;
     let mode = options.mode.unwrap_or(loaded.course.config.mode);
     println!(
-        "built {} ({} mode): {} pages in {} in {:.0?}",
+        "built {} ({} mode): {} pages in {} in {:.2} s",
         loaded.course.config.code,
         if mode == Mode::Exam { "exam" } else { "practice" },
         loaded.course.lessons.len() + 1,
         out.display(),
-        started.elapsed()
+        started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
 }

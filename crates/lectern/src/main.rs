@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod new;
 mod report;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,15 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<build::ModeArg>,
     },
+    /// Serve the course's site on 127.0.0.1, rebuilding what changed and reloading open
+    /// pages; a build error shows in the page and here while the last good site stays up.
+    Serve {
+        /// The course folder (the one holding course.toml).
+        course: PathBuf,
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
     /// Create a new course skeleton that passes `lectern check` and shows each feature once.
     New {
         /// The folder to create; it must not exist or be empty.
@@ -61,6 +71,7 @@ fn main() -> ExitCode {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
         Command::Build { course, out, mode } => build::run(&course, &out, mode),
+        Command::Serve { course, port } => serve::run(&course, port),
     };
     match result {
         Ok(code) => code,

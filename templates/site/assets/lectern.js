@@ -200,13 +200,29 @@
     });
   });
 
-  // ---- live reload under `lectern serve`
+  // ---- live reload under `lectern serve`: reload on a new version, or show the
+  // build's diagnostics over the page while the last good site stays up
   if (body.dataset.serve) {
-    var version = body.dataset.serve;
-    setInterval(function () {
-      fetch("/__lectern/version").then(function (r) { return r.text(); }).then(function (v) {
-        if (v && v !== version) location.reload();
+    var seen = null;
+    var overlay = null;
+    var poll = function () {
+      fetch("/__lectern/version", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (v) {
+        if (seen === null) { seen = v; return; }
+        if (v === seen) return;
+        seen = v;
+        return fetch("/__lectern/errors", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (errors) {
+          if (!errors) { location.reload(); return; }
+          if (!overlay) {
+            overlay = document.createElement("pre");
+            overlay.className = "build-errors";
+            overlay.setAttribute("role", "alert");
+            document.body.appendChild(overlay);
+          }
+          overlay.textContent = errors;
+        });
       }).catch(function () {});
-    }, 700);
+    };
+    poll();
+    setInterval(poll, 500);
   }
 })();

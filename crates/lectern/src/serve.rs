@@ -1,0 +1,261 @@
+//! `lectern serve`: the site from memory on 127.0.0.1, rebuilt when the course changes.
+//!
+//! A file watcher (inotify through `notify`) wakes the rebuild; the rebuild reads and
+//! parses only the files that changed (`CourseCache`) and renders only the pages whose
+//! lesson (or neighbours' titles) changed. Open pages poll `/__lectern/version` and
+//! reload. A build with errors prints its diagnostics and shows them over the page,
+//! while the last good site keeps serving.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use lectern_lesson::{load_course_cached, Course, CourseCache};
+use lectern_site::{BuildOptions, Renderer};
+use notify::Watcher;
+
+use crate::report;
+
+/// What the server shows now.
+#[derive(Default)]
+struct Shown {
+    files: BTreeMap<String, Vec<u8>>,
+    version: u64,
+    /// Diagnostics of the last build, when it failed (the files are the last good ones).
+    errors: String,
+}
+
+/// The previous good build, to rebuild from.
+struct Previous {
+    course: Course,
+    templates: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+pub fn run(course_dir: &Path, port: u16) -> Result<std::process::ExitCode> {
+    if !course_dir.join("course.toml").is_file() {
+        anyhow::bail!("{} has no course.toml: give the course folder", course_dir.display());
+    }
+    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+    let address = listener.local_addr()?;
+    let shown = Arc::new(Mutex::new(Shown::default()));
+    let mut cache = CourseCache::default();
+    let mut previous: Option<Previous> = None;
+    rebuild(course_dir, &mut cache, &mut previous, &shown);
+    println!("serving {} at http://{address}/ (Ctrl-C to stop)", course_dir.display());
+
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })
+    .context("starting the file watcher")?;
+    watcher.watch(course_dir, notify::RecursiveMode::Recursive).context("watching the course")?;
+
+    let server_state = Arc::clone(&shown);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let state = Arc::clone(&server_state);
+            std::thread::spawn(move || {
+                let _ = respond(stream, &state);
+            });
+        }
+    });
+
+    let course_dir = course_dir.to_path_buf();
+    while rx.recv().is_ok() {
+        // Editors write in bursts (temp file, rename, chmod): wait until it settles.
+        while rx.recv_timeout(Duration::from_millis(15)).is_ok() {}
+        rebuild(&course_dir, &mut cache, &mut previous, &shown);
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Reloads what changed and re-renders what depends on it.
+fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Previous>, shown: &Mutex<Shown>) {
+    let started = Instant::now();
+    let loaded = load_course_cached(course_dir, cache);
+    if loaded.has_errors() {
+        let mut text = String::new();
+        for d in &loaded.diagnostics {
+            let source = loaded.sources.get(&d.file).map(String::as_str);
+            let locate = |file: &Path| (course_dir.join(file), loaded.sources.get(file).map(String::as_str));
+            text.push_str(&report::render(d, &course_dir.join(&d.file), source, &locate));
+            text.push('\n');
+        }
+        eprint!("{text}");
+        eprintln!("build failed; still serving the last good site");
+        let mut shown = lock(shown);
+        shown.errors = text;
+        shown.version += 1;
+        return;
+    }
+    let templates_dir = course_dir.join("templates");
+    let templates = read_templates(&templates_dir);
+    let options = BuildOptions {
+        templates_dir: templates_dir.is_dir().then_some(templates_dir),
+        serve_version: Some("on".into()),
+        ..BuildOptions::default()
+    };
+    let course = loaded.course;
+    let renderer = match Renderer::new(&course, &options) {
+        Ok(r) => r,
+        Err(e) => return fail(shown, &e.to_string()),
+    };
+    // Everything is re-rendered when settings, templates or exercises change; otherwise
+    // only the lessons that changed, and their neighbours when a title changed.
+    let reuse = previous.as_ref().filter(|p| {
+        p.templates == templates && p.course.config == course.config && p.course.exercises == course.exercises
+    });
+    let mut files = BTreeMap::new();
+    let mut rendered = 0;
+    let links: Vec<_> = course.lessons.iter().map(|l| (&l.id, &l.title, l.number)).collect();
+    for (i, lesson) in course.lessons.iter().enumerate() {
+        let name = format!("{}.html", lesson.id);
+        let same = reuse.is_some_and(|p| {
+            let old = &p.course.lessons;
+            let old_index = old.iter().position(|l| l.id == lesson.id);
+            old_index.is_some_and(|j| {
+                let old_links: Vec<_> = old.iter().map(|l| (&l.id, &l.title, l.number)).collect();
+                old[j] == *lesson
+                    && old_links.get(j.wrapping_sub(1)) == links.get(i.wrapping_sub(1))
+                    && old_links.get(j + 1) == links.get(i + 1)
+            })
+        });
+        let old_page = same.then(|| lock(shown).files.get(&name).cloned()).flatten();
+        match old_page {
+            Some(page) => {
+                files.insert(name, page);
+            }
+            None => match renderer.lesson(i) {
+                Ok((name, page)) => {
+                    rendered += 1;
+                    files.insert(name, page);
+                }
+                Err(e) => return fail(shown, &e.to_string()),
+            },
+        }
+    }
+    match renderer.index() {
+        Ok(index) => {
+            files.insert("index.html".into(), index);
+        }
+        Err(e) => return fail(shown, &e.to_string()),
+    }
+    files.extend(renderer.assets());
+    drop(renderer);
+    {
+        let mut shown = lock(shown);
+        shown.files = files;
+        shown.errors.clear();
+        shown.version += 1;
+    }
+    println!(
+        "rebuilt {} of {} lesson pages in {:.1} ms",
+        rendered,
+        course.lessons.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    *previous = Some(Previous { course, templates });
+}
+
+fn fail(shown: &Mutex<Shown>, message: &str) {
+    eprintln!("error: {message}; still serving the last good site");
+    let mut shown = lock(shown);
+    shown.errors = format!("error: {message}\n");
+    shown.version += 1;
+}
+
+fn lock(shown: &Mutex<Shown>) -> std::sync::MutexGuard<'_, Shown> {
+    shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read_templates(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if let Ok(bytes) = std::fs::read(entry.path()) {
+            out.insert(entry.path(), bytes);
+        }
+    }
+    out
+}
+
+/// One HTTP/1.1 request: GET a file, the version, the errors; POST run.
+fn respond(stream: TcpStream, shown: &Mutex<Shown>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Headers are read and ignored (no request here has a body that matters).
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("/");
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let (status, kind, body): (&str, &str, Vec<u8>) = match (method, path) {
+        ("GET", "/__lectern/version") => ("200 OK", "text/plain", lock(shown).version.to_string().into_bytes()),
+        ("GET", "/__lectern/errors") => ("200 OK", "text/plain; charset=utf-8", lock(shown).errors.clone().into_bytes()),
+        ("POST", p) if p.starts_with("/__lectern/run/") => (
+            "501 Not Implemented",
+            "text/plain; charset=utf-8",
+            b"Running code from the page needs the sandboxed runner, which this lectern does not have yet.\n".to_vec(),
+        ),
+        ("GET" | "HEAD", p) => {
+            let name = percent_decode(p.trim_start_matches('/'));
+            let name = if name.is_empty() || name.ends_with('/') { format!("{name}index.html") } else { name };
+            match lock(shown).files.get(&name) {
+                Some(bytes) => ("200 OK", content_type(&name), bytes.clone()),
+                None => ("404 Not Found", "text/plain; charset=utf-8", format!("{name} is not part of this site\n").into_bytes()),
+            }
+        }
+        _ => ("405 Method Not Allowed", "text/plain", Vec::new()),
+    };
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    if method != "HEAD" {
+        stream.write_all(&body)?;
+    }
+    stream.flush()
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("woff2") => "font/woff2",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
