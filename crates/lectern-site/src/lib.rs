@@ -133,7 +133,9 @@ impl<'a> Renderer<'a> {
         Ok(Renderer { tera, course, mode, options, ui, asset_overrides })
     }
 
-    fn site_view(&self) -> view::SiteView<'_> {
+    /// What every page knows; only the index lists the lessons (a list on every page
+    /// would make a course's build time grow with the square of its length).
+    fn site_view(&self, with_lessons: bool) -> view::SiteView<'_> {
         let ui_json = serde_json::to_string(&self.ui).unwrap_or_default().replace("</", "<\\/");
         view::SiteView {
             code: &self.course.config.code,
@@ -145,7 +147,7 @@ impl<'a> Renderer<'a> {
             },
             ui: self.ui.clone(),
             ui_json,
-            lessons: self.course.lessons.iter().map(view::link).collect(),
+            lessons: if with_lessons { self.course.lessons.iter().map(view::link).collect() } else { Vec::new() },
             serve: self.options.serve_version.clone(),
         }
     }
@@ -160,7 +162,7 @@ impl<'a> Renderer<'a> {
     /// `index.html`.
     pub fn index(&self) -> Result<Vec<u8>, SiteError> {
         let mut context = tera::Context::new();
-        context.insert("site", &self.site_view());
+        context.insert("site", &self.site_view(true));
         self.render("index.html", context)
     }
 
@@ -169,7 +171,7 @@ impl<'a> Renderer<'a> {
         let builder = view::ViewBuilder { course: self.course, mode: self.mode, outputs: &self.options.run_outputs, ui: &self.ui };
         let lesson = builder.lesson(index);
         let mut context = tera::Context::new();
-        context.insert("site", &self.site_view());
+        context.insert("site", &self.site_view(false));
         context.insert("lesson", &lesson);
         Ok((format!("{}.html", lesson.id), self.render("lesson.html", context)?))
     }
@@ -191,7 +193,8 @@ pub fn build(course: &Course, options: &BuildOptions) -> Result<Site, SiteError>
     let n = course.lessons.len();
     let workers = std::thread::available_parallelism().map_or(1, |p| p.get()).min(n.max(1));
     let chunk = n.div_ceil(workers).max(1);
-    let pages: Vec<Result<Vec<(String, Vec<u8>)>, SiteError>> = std::thread::scope(|scope| {
+    type Pages = Result<Vec<(String, Vec<u8>)>, SiteError>;
+    let pages: Vec<Pages> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
             .step_by(chunk)
             .map(|start| {

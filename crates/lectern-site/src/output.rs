@@ -35,7 +35,14 @@ pub fn write_site(site: &Site, out: &Path) -> Result<(), SiteError> {
             if let Some(dir) = target.parent() {
                 fs::create_dir_all(dir).map_err(io(dir))?;
             }
-            fs::write(&target, bytes).map_err(io(&target))?;
+            // A page the previous build wrote the same is linked, not written: on a
+            // rebuild most pages are unchanged, and creating (then freeing) thousands of
+            // inodes costs more than the whole render.
+            let previous = out.join(path);
+            let unchanged = fs::read(&previous).is_ok_and(|old| old == *bytes);
+            if !(unchanged && fs::hard_link(&previous, &target).is_ok()) {
+                fs::write(&target, bytes).map_err(io(&target))?;
+            }
         }
         fs::write(tmp.join(MARKER), "a site built by lectern; `lectern build` may replace this folder\n")
             .map_err(io(&tmp))?;

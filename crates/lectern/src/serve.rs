@@ -24,7 +24,8 @@ use crate::report;
 /// What the server shows now.
 #[derive(Default)]
 struct Shown {
-    files: BTreeMap<String, Vec<u8>>,
+    /// Shared, so that a rebuild keeps unchanged pages without copying them.
+    files: BTreeMap<String, Arc<[u8]>>,
     version: u64,
     /// Diagnostics of the last build, when it failed (the files are the last good ones).
     errors: String,
@@ -112,7 +113,8 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     let reuse = previous.as_ref().filter(|p| {
         p.templates == templates && p.course.config == course.config && p.course.exercises == course.exercises
     });
-    let mut files = BTreeMap::new();
+    let old_files = lock(shown).files.clone();
+    let mut files: BTreeMap<String, Arc<[u8]>> = BTreeMap::new();
     let mut rendered = 0;
     let links: Vec<_> = course.lessons.iter().map(|l| (&l.id, &l.title, l.number)).collect();
     for (i, lesson) in course.lessons.iter().enumerate() {
@@ -127,7 +129,7 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
                     && old_links.get(j + 1) == links.get(i + 1)
             })
         });
-        let old_page = same.then(|| lock(shown).files.get(&name).cloned()).flatten();
+        let old_page = if same { old_files.get(&name).cloned() } else { None };
         match old_page {
             Some(page) => {
                 files.insert(name, page);
@@ -135,7 +137,7 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
             None => match renderer.lesson(i) {
                 Ok((name, page)) => {
                     rendered += 1;
-                    files.insert(name, page);
+                    files.insert(name, page.into());
                 }
                 Err(e) => return fail(shown, &e.to_string()),
             },
@@ -143,11 +145,11 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     }
     match renderer.index() {
         Ok(index) => {
-            files.insert("index.html".into(), index);
+            files.insert("index.html".into(), index.into());
         }
         Err(e) => return fail(shown, &e.to_string()),
     }
-    files.extend(renderer.assets());
+    files.extend(renderer.assets().map(|(name, bytes)| (name, Arc::from(bytes))));
     drop(renderer);
     {
         let mut shown = lock(shown);
@@ -212,7 +214,7 @@ fn respond(stream: TcpStream, shown: &Mutex<Shown>) -> std::io::Result<()> {
             let name = percent_decode(p.trim_start_matches('/'));
             let name = if name.is_empty() || name.ends_with('/') { format!("{name}index.html") } else { name };
             match lock(shown).files.get(&name) {
-                Some(bytes) => ("200 OK", content_type(&name), bytes.clone()),
+                Some(bytes) => ("200 OK", content_type(&name), bytes.to_vec()),
                 None => ("404 Not Found", "text/plain; charset=utf-8", format!("{name} is not part of this site\n").into_bytes()),
             }
         }
