@@ -93,13 +93,24 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
     let line = server.wait_for("rebuilt ");
     assert!(line.starts_with("rebuilt 1 of 5 lesson pages"), "{line}");
     assert_ne!(server.get("/__lectern/version").1, version);
-    assert!(server.get("/03-quizzes.html").1.contains("Freshly edited heading"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.get("/03-quizzes.html").1.contains("Freshly edited heading") {
+        assert!(Instant::now() < deadline, "the edit never reached the page");
+        thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(server.get("/__lectern/errors").1, "");
 
     // A broken edit: the diagnostics are served, the last good page stays.
     fs::write(&lesson, fs::read_to_string(&lesson).expect("lesson") + "\n::: quizz broken\n:::\n").expect("write");
     server.wait_for("still serving the last good site");
-    let errors = server.get("/__lectern/errors").1;
+    // The write may have been seen half done (an empty file) first; the next event
+    // rebuilds from the whole file.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut errors = server.get("/__lectern/errors").1;
+    while !errors.contains("unknown directive `quizz`") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+        errors = server.get("/__lectern/errors").1;
+    }
     assert!(errors.contains("unknown directive `quizz`"), "{errors}");
     assert!(server.get("/03-quizzes.html").1.contains("Freshly edited heading"));
     drop(server);
