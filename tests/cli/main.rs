@@ -3,6 +3,7 @@
 //!
 //! Snapshots: run with `UPDATE_SNAPSHOTS=1` to rewrite them, then read the diff.
 
+mod browser;
 mod check;
 mod model;
 mod new;

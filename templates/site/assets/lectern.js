@@ -15,12 +15,24 @@
   function save(state) {
     try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode: answers live only in the page */ }
   }
-  var state = load();
-  state.answers = state.answers || {};
-  state.time = state.time || {};
+  function fresh() {
+    var s = load();
+    s.answers = s.answers || {};
+    s.time = s.time || {};
+    return s;
+  }
+  var state = fresh();
+  // Every change re-reads what is stored first, so that two open pages (or a cleared
+  // store) never write back stale answers.
+  function update(change) {
+    state = fresh();
+    change(state);
+    save(state);
+  }
 
-  function lessonAnswers(id) {
-    var a = state.answers[id] = state.answers[id] || {};
+  function lessonAnswers(id, s) {
+    s = s || state;
+    var a = s.answers[id] = s.answers[id] || {};
     a.quiz = a.quiz || {};
     a.challenge = a.challenge || {};
     return a;
@@ -30,7 +42,7 @@
   var student = document.getElementById("student-id");
   if (student) {
     student.value = state.student || "";
-    student.addEventListener("input", function () { state.student = student.value.trim(); save(state); });
+    student.addEventListener("input", function () { update(function (s) { s.student = student.value.trim(); }); });
   }
 
   // ---- quizzes: restore, save, check
@@ -88,9 +100,10 @@
     section.addEventListener("input", function () {
       if (!lesson) return;
       var value = quizValue(section);
-      var answers = lessonAnswers(lesson).quiz;
-      if (value === null) delete answers[id]; else answers[id] = value;
-      save(state);
+      update(function (s) {
+        var answers = lessonAnswers(lesson, s).quiz;
+        if (value === null) delete answers[id]; else answers[id] = value;
+      });
     });
     var button = section.querySelector("button.check");
     if (!button || !section.dataset.key) return;
@@ -115,10 +128,11 @@
       var stored = (lessonAnswers(lesson).challenge[cid] || {})[sid];
       if (stored) area.value = stored;
       area.addEventListener("input", function () {
-        var c = lessonAnswers(lesson).challenge;
-        c[cid] = c[cid] || {};
-        if (area.value.trim()) c[cid][sid] = area.value; else delete c[cid][sid];
-        save(state);
+        update(function (s) {
+          var c = lessonAnswers(lesson, s).challenge;
+          c[cid] = c[cid] || {};
+          if (area.value.trim()) c[cid][sid] = area.value; else delete c[cid][sid];
+        });
       });
     });
   });
@@ -131,6 +145,7 @@
     return JSON.stringify(String(v));
   }
   function answersToml() {
+    state = fresh();
     var out = "student = " + JSON.stringify(state.student || "") + "\n";
     Object.keys(state.answers).sort().forEach(function (lid) {
       var a = state.answers[lid];
@@ -172,14 +187,17 @@
       var two = function (n) { return (n < 10 ? "0" : "") + n; };
       timer.textContent = (h ? h + ":" : "") + two(m) + ":" + two(sec);
     };
+    var seconds = state.time[lesson] || 0;
+    var saveTime = function () { update(function (s) { s.time[lesson] = Math.max(s.time[lesson] || 0, seconds); }); };
     show();
     setInterval(function () {
       if (document.hidden) return;
-      state.time[lesson] = (state.time[lesson] || 0) + 1;
+      seconds += 1;
+      state.time[lesson] = seconds;
       show();
-      if (state.time[lesson] % 5 === 0) save(state);
+      if (seconds % 5 === 0) saveTime();
     }, 1000);
-    window.addEventListener("pagehide", function () { save(state); });
+    window.addEventListener("pagehide", saveTime);
   }
 
   // ---- Run: captured output from the build, or `lectern serve` runs it

@@ -1,0 +1,246 @@
+//! The built ai012 lesson in a real browser (headless Chromium over WebDriver): answer
+//! Question 1 wrong and right and read the feedback, reveal a step's solution, keep the
+//! answers across a reload, and in exam mode download `answers.toml` and read it back.
+//! Screenshots (desktop and phone width) are saved under `target/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them). Without them
+//! the test fails, unless LECTERN_SKIP_BROWSER=1 says to skip it on purpose.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use std::{fs, thread};
+
+use serde_json::{json, Value};
+
+use crate::{lectern, root, transcript};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver {
+    child: Child,
+    port: u16,
+    session: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.call("DELETE", &format!("/session/{}", self.session), None);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start(profile: &Path, downloads: &Path) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+        let child = Command::new(DRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut driver = Driver { child, port, session: String::new() };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while driver.call("GET", "/status", None).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver never answered");
+            thread::sleep(Duration::from_millis(100));
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                         "--window-size=1280,1800"],
+                "prefs": {"download.default_directory": downloads.to_string_lossy(),
+                          "download.prompt_for_download": false}
+            }
+        }}});
+        let reply = driver.call("POST", "/session", Some(capabilities)).expect("a browser session");
+        driver.session = reply["value"]["sessionId"].as_str().expect("session id").to_string();
+        driver
+    }
+
+    /// One WebDriver command; the reply's JSON, or the error it carried.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .map_err(|e| e.to_string())?;
+        // chromedriver keeps connections open: read the head, then Content-Length bytes.
+        stream.set_read_timeout(Some(Duration::from_secs(120))).map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).map_err(|e| e.to_string())? == 0 {
+                break;
+            }
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&raw).into_owned();
+        let length = head
+            .lines()
+            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut payload = vec![0u8; length];
+        stream.read_exact(&mut payload).map_err(|e| e.to_string())?;
+        let payload = String::from_utf8_lossy(&payload);
+        let json_text = if payload.trim().is_empty() { "{}" } else { payload.as_ref() };
+        let value: Value = serde_json::from_str(json_text).map_err(|e| format!("{e}: {payload}"))?;
+        if !head.starts_with("HTTP/1.1 200") {
+            return Err(value["value"]["message"].as_str().unwrap_or(&head).to_string());
+        }
+        Ok(value)
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        self.call(method, &path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))["value"].clone()
+    }
+
+    fn open(&self, file: &Path) {
+        self.cmd("POST", "/url", Some(json!({"url": format!("file://{}", file.display())})));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("an element id").to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("/element/{id}/value"), Some(json!({"text": text})));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.cmd("GET", &format!("/element/{id}/text"), None).as_str().unwrap_or("").to_string()
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
+    }
+
+    fn screenshot(&self, to: &Path) {
+        let data = self.cmd("GET", "/screenshot", None);
+        let png = base64(data.as_str().expect("base64 PNG"));
+        fs::create_dir_all(to.parent().expect("folder")).expect("mkdir");
+        fs::write(to, png).expect("write screenshot");
+    }
+}
+
+fn base64(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = s.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+fn build(mode: &str, out: &Path) {
+    let output = lectern(&root(), &["build", "courses/ai012", "--out", &out.to_string_lossy(), "--mode", mode]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+}
+
+#[test]
+fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
+    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
+        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
+            eprintln!("browser test skipped: LECTERN_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    }
+    let tmp = std::env::temp_dir().join(format!("lectern-browser-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let (practice, exam, downloads) = (tmp.join("practice"), tmp.join("exam"), tmp.join("downloads"));
+    fs::create_dir_all(&downloads).expect("mkdir");
+    build("practice", &practice);
+    build("exam", &exam);
+    let driver = Driver::start(&tmp.join("profile"), &downloads);
+    let lesson = practice.join("02-llm-architectures.html");
+    driver.open(&lesson);
+
+    // Question 1, wrong then right.
+    driver.click("#quiz-q1 input[value=B]");
+    driver.click("#quiz-q1 button.check");
+    assert_eq!(driver.text("#quiz-q1 .feedback"), "Not quite");
+    assert!(driver.script("return !document.querySelector('#quiz-q1 .explanation').hidden").as_bool().unwrap_or(false));
+    driver.click("#quiz-q1 input[value=A]");
+    driver.click("#quiz-q1 button.check");
+    assert_eq!(driver.text("#quiz-q1 .feedback"), "Correct");
+
+    // A step's solution, revealed on request.
+    assert_eq!(driver.text("#challenge-bottleneck [data-step=step1] details.solution .solution-title"), "");
+    driver.click("#challenge-bottleneck [data-step=step1] details.solution summary");
+    let solution = driver.text("#challenge-bottleneck [data-step=step1] details.solution");
+    assert!(solution.contains("Encoder-Decoders must process the entire long input"), "{solution}");
+
+    // The answer survives a reload.
+    driver.type_into("#challenge-bottleneck textarea", "cross-attention over the whole input");
+    driver.open(&lesson);
+    assert!(driver.script("return document.querySelector('#quiz-q1 input[value=A]').checked").as_bool().unwrap_or(false));
+
+    let shots = root().join("target/screenshots");
+    driver.screenshot(&shots.join("ai012-desktop.png"));
+    driver.cmd("POST", "/window/rect", Some(json!({"width": 390, "height": 844})));
+    driver.screenshot(&shots.join("ai012-phone.png"));
+    driver.cmd("POST", "/window/rect", Some(json!({"width": 1280, "height": 1800})));
+
+    // Exam mode: no checking in the page; the hand-in downloads as answers.toml.
+    driver.script("localStorage.clear()");
+    driver.open(&exam.join("02-llm-architectures.html"));
+    assert_eq!(driver.script("return document.querySelectorAll('button.check, [data-key]').length"), json!(0));
+    driver.type_into("#student-id", "s-browser");
+    driver.click("#quiz-q1 input[value=A]");
+    driver.click("#quiz-q2 input[value=C]");
+    driver.type_into("#challenge-bottleneck [data-step=step1] textarea", "The encoder reads the whole input; cross-attention \"costs\".");
+    driver.click("button.download-answers");
+    let file = downloads.join("answers.toml");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "answers.toml was never downloaded");
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(200));
+    let text = fs::read_to_string(&file).expect("answers.toml");
+    let answers: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(answers["student"].as_str(), Some("s-browser"), "{text}");
+    let lesson = &answers["lessons"]["02-llm-architectures"];
+    assert_eq!(lesson["quiz"]["q1"].as_str(), Some("A"), "{text}");
+    assert_eq!(lesson["quiz"]["q2"].as_str(), Some("C"), "{text}");
+    assert_eq!(
+        lesson["challenge"]["bottleneck"]["step1"].as_str(),
+        Some("The encoder reads the whole input; cross-attention \"costs\"."),
+        "{text}"
+    );
+    drop(driver);
+    let _ = fs::remove_dir_all(&tmp);
+    let _: PathBuf = shots;
+}
