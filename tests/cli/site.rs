@@ -172,3 +172,38 @@ fn build_never_overwrites_a_foreign_folder_and_a_failed_build_keeps_the_last_sit
     assert!(!leftovers.iter().any(|n| n.to_string_lossy().contains("lectern-tmp")), "{leftovers:?}");
     let _ = fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn a_course_overrides_templates_and_assets_by_file_name() {
+    let tmp = tempdir("override");
+    let course = tmp.join("course");
+    copy_dir(&root().join(ELEMENTS), &course);
+    fs::create_dir_all(course.join("templates")).expect("mkdir");
+    fs::write(course.join("templates/cards.html"), "<div class=\"my-cards\">{{ block.cards | length }} cards</div>\n").expect("write");
+    fs::write(course.join("templates/lectern.css"), "/* the course's own stylesheet */\n").expect("write");
+    build(&course, &tmp.join("out"), "practice");
+    let page = fs::read_to_string(tmp.join("out/01-everything.html")).expect("page");
+    assert!(page.contains("<div class=\"my-cards\">2 cards</div>"), "the override was not used");
+    assert!(page.contains("Question 1"), "the other templates stay built in");
+    assert_eq!(fs::read_to_string(tmp.join("out/assets/lectern.css")).expect("css"), "/* the course's own stylesheet */\n");
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_built_site_loads_nothing_from_another_host() {
+    let tmp = tempdir("offline");
+    build(&root().join("courses/ai012"), &tmp.join("out"), "practice");
+    for (path, bytes) in files(&tmp.join("out")) {
+        if path.ends_with(".woff2") {
+            continue;
+        }
+        // `@namespace m url(…)` names MathML; it loads nothing.
+        let text: String = String::from_utf8_lossy(&bytes).lines().filter(|l| !l.starts_with("@namespace")).collect();
+        for remote in ["src=\"http", "src=\"//", "href=\"http", "href=\"//", "url(http", "url('http", "url(\"http", "url(//", "@import", "fetch(\"http"] {
+            assert!(!text.contains(remote), "{path} loads from another host: {remote}");
+        }
+    }
+    let js = fs::read(tmp.join("out/assets/lectern.js")).expect("script");
+    assert!(js.len() < 16 * 1024, "the page script grew to {} bytes", js.len());
+    let _ = fs::remove_dir_all(&tmp);
+}
