@@ -107,6 +107,8 @@ pub fn parse_exercise(
             match shape {
                 Some(shape) if shape.contains(&0) => {
                     error(span, format!("case `{}`: input `{arg}` has a zero dimension in {shape:?}", case.name));
+                    // Kept, so that later checks do not also call it missing.
+                    inputs.push((arg.clone(), shape));
                 }
                 Some(shape) => inputs.push((arg.clone(), shape)),
                 None => error(span, format!("case `{}`: input `{arg}` must be a shape like [2, 4, 8]", case.name)),

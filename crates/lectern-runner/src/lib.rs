@@ -17,6 +17,7 @@
 mod error;
 
 pub mod device;
+pub mod exercise;
 pub mod reference;
 
 pub use error::RunnerError;

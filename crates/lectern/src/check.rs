@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use lectern_lesson::{load_course, LoadedCourse, Severity};
+use lectern_lesson::{load_course, Diagnostic, LoadedCourse, Severity, Span};
 
 use crate::report;
 
@@ -56,7 +56,33 @@ fn load(course_dir: &std::path::Path) -> Result<LoadedCourse> {
     if !course_dir.is_dir() {
         bail!("{} is not a folder: give the course folder, the one holding course.toml", course_dir.display());
     }
-    Ok(load_course(course_dir))
+    let mut loaded = load_course(course_dir);
+    runner_checks(&mut loaded);
+    Ok(loaded)
+}
+
+/// What only the runner knows: that each exercise names a reference it has, with the
+/// inputs and arguments that reference takes. Reported at the line that says it.
+fn runner_checks(loaded: &mut LoadedCourse) {
+    let mut found = Vec::new();
+    for (id, exercise) in &loaded.course.exercises {
+        let file = std::path::Path::new("exercises").join(id).join("exercise.toml");
+        let text = loaded.sources.get(&file).map_or("", String::as_str);
+        for problem in lectern_runner::exercise::check_exercise(exercise) {
+            let needle = match &problem.case {
+                None => "reference".to_string(),
+                Some(case) => format!("\"{case}\""),
+            };
+            let at = text.find(&needle).map_or(Span::new(0, 0), |i| Span::new(i, i + needle.len()));
+            let message = match &problem.case {
+                None => problem.message.clone(),
+                Some(case) => format!("case `{case}`: {}", problem.message),
+            };
+            found.push(Diagnostic::error(&file, at, message));
+        }
+    }
+    loaded.diagnostics.extend(found);
+    loaded.diagnostics.sort_by(|a, b| (&a.file, a.span.start).cmp(&(&b.file, b.span.start)));
 }
 
 /// Prints every diagnostic of the course; returns it loaded when it has no error.
