@@ -41,7 +41,7 @@ fn the_demo_course_and_the_guide_check_clean() {
     let output = lectern(&root(), &["check", "courses/ai012"]);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "AI012: 1 lesson, 2 quizzes, 1 challenge, 0 exercises; no problems\n"
+        "AI012: 1 lesson, 2 quizzes, 1 challenge, 6 exercises; no problems\n"
     );
 }
 

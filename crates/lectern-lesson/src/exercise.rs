@@ -13,8 +13,7 @@ use crate::model::{ArgValue, Case, Check, DType, Exercise, Property};
 #[derive(Deserialize)]
 struct RawExercise {
     title: String,
-    #[serde(default)]
-    statement: String,
+    statement: Option<Spanned<String>>,
     entry: Spanned<String>,
     function: Spanned<String>,
     reference: Spanned<String>,
@@ -30,7 +29,9 @@ struct RawExercise {
 #[derive(Deserialize)]
 struct RawCase {
     name: String,
-    /// A TOML table keeps the author's order (toml's `preserve_order`).
+    /// A TOML table keeps the author's order (toml's `preserve_order`). Empty for a
+    /// reference that takes only arguments.
+    #[serde(default)]
     inputs: toml::Table,
     #[serde(default)]
     args: BTreeMap<String, Spanned<toml::Value>>,
@@ -96,8 +97,8 @@ pub fn parse_exercise(
         if names.insert(case.name.clone(), span).is_some() {
             error(span, format!("two cases are named `{}`", case.name));
         }
-        if case.inputs.is_empty() {
-            error(span, format!("case `{}` has no `inputs`", case.name));
+        if case.inputs.is_empty() && case.args.is_empty() {
+            error(span, format!("case `{}` has neither `inputs` nor `args`", case.name));
         }
         let mut inputs = Vec::new();
         for (arg, value) in &case.inputs {
@@ -184,6 +185,18 @@ pub fn parse_exercise(
         let at = find_key(text, key).unwrap_or_default();
         diagnostics.push(Diagnostic::warning(file, at, format!("unknown key `{key}` in exercise.toml")));
     }
+    // The statement is Markdown with math, like a lesson: its formulas must render too.
+    // (Reported at the statement: its text is unescaped TOML, so offsets inside it do
+    // not map back to the file exactly.)
+    if let Some(statement) = &raw.statement {
+        let text = statement.get_ref();
+        let mut sink = crate::markdown::Sink { file, diagnostics: Vec::new() };
+        crate::markdown::outline(text, text, Span::new(0, text.len()), &mut sink);
+        let at = Span::from(statement.span());
+        for d in sink.diagnostics {
+            diagnostics.push(Diagnostic { span: at, message: format!("in the statement: {}", d.message), ..d });
+        }
+    }
     for (key, table) in unknown {
         let at = find_key(&text[table.range()], &key).map_or(table, |s| s.shift(table.start));
         let hint = match key.as_str() {
@@ -196,7 +209,7 @@ pub fn parse_exercise(
     let exercise = Exercise {
         id: id.to_string(),
         title: raw.title,
-        statement: raw.statement,
+        statement: raw.statement.map(Spanned::into_inner).unwrap_or_default(),
         entry: raw.entry.into_inner(),
         function: raw.function.into_inner(),
         reference: raw.reference.into_inner(),
