@@ -7,6 +7,7 @@ mod browser;
 mod check;
 mod model;
 mod new;
+mod runner;
 mod serve;
 mod site;
 mod snapshot;

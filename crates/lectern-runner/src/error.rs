@@ -55,6 +55,14 @@ pub enum RunnerError {
         op: &'static str,
         source: candle_core::Error,
     },
+    /// The sandbox cannot be had (and `--no-sandbox` was not given).
+    NoSandbox { reason: String },
+    /// A program the runner starts (the sandbox, python, pip) could not be started.
+    Spawn { what: String, message: String },
+    /// The Python environment could not be made or does not work.
+    Python { message: String },
+    /// The scratch folder of a run could not be prepared or read.
+    Scratch { message: String },
 }
 
 impl RunnerError {
@@ -91,6 +99,10 @@ impl RunnerError {
 impl fmt::Display for RunnerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RunnerError::NoSandbox { reason } => write!(f, "no sandbox: {reason}"),
+            RunnerError::Spawn { what, message } => write!(f, "could not start {what}: {message}"),
+            RunnerError::Python { message } => write!(f, "the Python environment: {message}"),
+            RunnerError::Scratch { message } => write!(f, "the run's scratch folder: {message}"),
             RunnerError::UnknownDevice { given } => {
                 write!(
                     f,

@@ -18,6 +18,9 @@ mod error;
 
 pub mod device;
 pub mod exercise;
+pub mod harness;
+pub mod python;
 pub mod reference;
+pub mod sandbox;
 
 pub use error::RunnerError;

@@ -8,6 +8,7 @@ mod check;
 mod new;
 mod report;
 mod serve;
+mod test;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,28 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+    /// Check your code for an exercise on its visible cases, in the sandbox, against the
+    /// reference implementation. Exits 0 when every case passes, 1 otherwise.
+    Test {
+        /// The course folder.
+        course: PathBuf,
+        /// The exercise's ID (its folder name under exercises/).
+        exercise: String,
+        /// Your Python file.
+        file: PathBuf,
+        /// Print Gradescope-style results (score, max_score, tests[]) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Run the code without isolation (only where no sandbox can be had).
+        #[arg(long)]
+        no_sandbox: bool,
+        /// Where the reference runs: cpu, cuda or auto.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Seconds each case may run (wall clock; CPU time is limited to the same).
+        #[arg(long, default_value_t = 20)]
+        time_limit: u64,
+    },
     /// Create a new course skeleton that passes `lectern check` and shows each feature once.
     New {
         /// The folder to create; it must not exist or be empty.
@@ -72,6 +95,15 @@ fn main() -> ExitCode {
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
         Command::Build { course, out, mode } => build::run(&course, &out, mode),
         Command::Serve { course, port } => serve::run(&course, port),
+        Command::Test { course, exercise, file, json, no_sandbox, device, time_limit } => test::run(test::TestArgs {
+            time_limit,
+            course: &course,
+            exercise: &exercise,
+            file: &file,
+            json,
+            no_sandbox,
+            device: &device,
+        }),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,412 @@
+//! One exercise, one student file: every case's inputs drawn from its seed, the
+//! reference computed here, the student's function run in the sandbox through a small
+//! shim, and the outputs compared here. The expected outputs never exist where the
+//! student's process can see them, and a verdict depends only on what the grader reads
+//! and checks itself.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType as CDType, Device, Tensor};
+use lectern_lesson::model::{ArgValue, Case, DType, Exercise};
+use serde::Serialize;
+
+use crate::reference::{self, InputKind, Judgement, Reference};
+use crate::sandbox::{Exit, Sandbox};
+use crate::RunnerError;
+
+const SHIM: &str = include_str!("shim.py");
+/// The largest output file read back (a student's array is data, not a denial of service).
+const MAX_OUTPUT_FILE: u64 = 256 << 20;
+
+/// What became of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass { max_abs_error: f64 },
+    /// Values differ beyond the tolerances.
+    WrongValues { max_abs_error: f64, max_rel_error: f64, worst_index: Vec<usize>, expected: f64, got: f64 },
+    WrongShape { output: usize, expected: Vec<usize>, got: Vec<usize> },
+    WrongDtype { output: usize, expected: String, got: String },
+    WrongCount { expected: usize, got: usize },
+    /// NaN or infinity where the reference is finite.
+    NotFinite { output: usize, count: usize },
+    /// Judged by properties (MLM masking), and one does not hold.
+    PropertyFailed { reason: String },
+    SyntaxError { line: Option<u64>, message: String },
+    ImportError { message: String },
+    MissingFunction { name: String },
+    Exception { kind: String, message: String, traceback: String },
+    Timeout { seconds: f64 },
+    CpuLimit { seconds: u64 },
+    MemoryLimit,
+    /// Killed by a signal (a segfault, for instance).
+    Crashed { signal: i32 },
+    /// The process ended before it wrote its outputs (`os._exit`, `sys.exit`).
+    ExitedEarly { code: i32 },
+    /// Outputs that are not arrays of numbers, or files too big to read.
+    BadOutput { reason: String },
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        matches!(self, Verdict::Pass { .. })
+    }
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub visible: bool,
+    pub verdict: Verdict,
+    /// What the student's code printed (visible cases only; capped).
+    pub output: String,
+}
+
+/// Which cases to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cases {
+    /// The student's self-check.
+    Visible,
+    /// Grading: every case.
+    All,
+}
+
+/// Runs `student` (a file holding the exercise's function) on the exercise's cases.
+pub fn test_exercise(
+    exercise: &Exercise,
+    student: &Path,
+    sandbox: &Sandbox,
+    device: &Device,
+    cases: Cases,
+    scratch_root: &Path,
+) -> Result<Vec<CaseResult>, RunnerError> {
+    let reference = reference::by_name(&exercise.reference)
+        .ok_or_else(|| RunnerError::UnknownReference { name: exercise.reference.clone() })?;
+    let source = std::fs::read(student).map_err(|e| scratch(student, &e))?;
+    let mut results = Vec::new();
+    for case in exercise.cases.iter().filter(|c| cases == Cases::All || c.visible) {
+        let verdict = run_case(exercise, &reference, case, &source, sandbox, device, scratch_root)?;
+        results.push(CaseResult { name: case.name.clone(), visible: case.visible, verdict: verdict.0, output: if case.visible { verdict.1 } else { String::new() } });
+    }
+    Ok(results)
+}
+
+fn scratch(path: &Path, e: &std::io::Error) -> RunnerError {
+    RunnerError::Scratch { message: format!("{}: {e}", path.display()) }
+}
+
+/// The seed of a case: its own, or one derived from the exercise and case names.
+pub fn case_seed(exercise: &Exercise, case: &Case) -> u64 {
+    case.seed.unwrap_or_else(|| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in exercise.id.bytes().chain([0]).chain(case.name.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    })
+}
+
+/// SplitMix64: small, seedable, the same everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// The case's input tensors, drawn from its seed.
+fn draw_inputs(exercise: &Exercise, reference: &Reference, case: &Case) -> Result<BTreeMap<String, Tensor>, RunnerError> {
+    let mut rng = Rng(case_seed(exercise, case));
+    let mut inputs = BTreeMap::new();
+    let op = reference.name;
+    for (name, shape) in &case.inputs {
+        let kind = reference.inputs.iter().find(|i| i.name == name).map_or(InputKind::Values, |i| i.kind);
+        let n: usize = shape.iter().product();
+        let tensor = match kind {
+            InputKind::Values => {
+                let values: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+                let t = Tensor::from_vec(values, shape.as_slice(), &Device::Cpu).map_err(RunnerError::candle(op))?;
+                let dtype = match case.dtype {
+                    DType::F64 => CDType::F64,
+                    DType::F32 => CDType::F32,
+                    DType::F16 | DType::BF16 => {
+                        return Err(RunnerError::BadArgument { op, arg: "dtype".into(), reason: "f16 and bf16 cases need the GPU runner, which is not built yet".into() });
+                    }
+                };
+                t.to_dtype(dtype).map_err(RunnerError::candle(op))?
+            }
+            InputKind::Mask => {
+                let values: Vec<u8> = (0..n).map(|_| u8::from(rng.unit() < 0.75)).collect();
+                Tensor::from_vec(values, shape.as_slice(), &Device::Cpu).map_err(RunnerError::candle(op))?
+            }
+            InputKind::TokenIds => {
+                let vocab = match case.args.get("vocab_size") {
+                    Some(ArgValue::Int(v)) if *v > 1 => *v as u64,
+                    _ => 1000,
+                };
+                let values: Vec<i64> = (0..n).map(|_| (rng.next() % vocab) as i64).collect();
+                Tensor::from_vec(values, shape.as_slice(), &Device::Cpu).map_err(RunnerError::candle(op))?
+            }
+        };
+        inputs.insert(name.clone(), tensor);
+    }
+    Ok(inputs)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_case(
+    exercise: &Exercise,
+    reference: &Reference,
+    case: &Case,
+    source: &[u8],
+    sandbox: &Sandbox,
+    device: &Device,
+    scratch_root: &Path,
+) -> Result<(Verdict, String), RunnerError> {
+    let inputs = draw_inputs(exercise, reference, case)?;
+    let on_device: BTreeMap<String, Tensor> = inputs
+        .iter()
+        .map(|(k, t)| t.to_device(device).map(|t| (k.clone(), t)))
+        .collect::<Result<_, _>>()
+        .map_err(RunnerError::candle(reference.name))?;
+    let expected = reference.run(&on_device, &case.args, device)?;
+
+    // The scratch folder: the student's file, the inputs, the shim; nothing else.
+    let dir = scratch_root.join(format!("case-{}-{:016x}", std::process::id(), case_seed(exercise, case)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("in")).map_err(|e| scratch(&dir, &e))?;
+    std::fs::write(dir.join(&exercise.entry), source).map_err(|e| scratch(&dir, &e))?;
+    std::fs::write(dir.join("lectern_shim.py"), SHIM).map_err(|e| scratch(&dir, &e))?;
+    for (name, tensor) in &inputs {
+        tensor.write_npy(dir.join("in").join(format!("{name}.npy"))).map_err(RunnerError::candle(reference.name))?;
+    }
+    let args: serde_json::Map<String, serde_json::Value> =
+        case.args.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect();
+    let names: Vec<&String> = inputs.keys().collect();
+    let case_json = serde_json::json!({ "entry": exercise.entry, "function": exercise.function, "inputs": names, "args": args });
+    std::fs::write(dir.join("case.json"), case_json.to_string()).map_err(|e| scratch(&dir, &e))?;
+    open_to_sandbox(&dir)?;
+
+    let run = sandbox.run_python(&dir, &["lectern_shim.py"])?;
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    let verdict = judge(reference, case, &inputs, &expected, &dir, &run);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((verdict?, printed))
+}
+
+/// The sandbox's user must be able to write the scratch folder.
+fn open_to_sandbox(dir: &Path) -> Result<(), RunnerError> {
+    use std::os::unix::fs::PermissionsExt;
+    for path in [dir.to_path_buf(), dir.join("in")] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(|e| scratch(&path, &e))?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Status {
+    status: String,
+    #[serde(default)]
+    line: Option<u64>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    traceback: String,
+    #[serde(default)]
+    name: String,
+}
+
+fn judge(
+    reference: &Reference,
+    case: &Case,
+    inputs: &BTreeMap<String, Tensor>,
+    expected: &BTreeMap<String, Tensor>,
+    dir: &Path,
+    run: &crate::sandbox::Run,
+) -> Result<Verdict, RunnerError> {
+    let status: Status = std::fs::read(dir.join("status.json"))
+        .ok()
+        .filter(|b| b.len() < 1 << 20)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    match run.exit {
+        Exit::WallTimeout => return Ok(Verdict::Timeout { seconds: run.wall.as_secs_f64() }),
+        Exit::Signal(24) => return Ok(Verdict::CpuLimit { seconds: 0 }),
+        Exit::Signal(9) if status.status.is_empty() => return Ok(Verdict::MemoryLimit),
+        Exit::Signal(signal) => return Ok(Verdict::Crashed { signal }),
+        _ => {}
+    }
+    match status.status.as_str() {
+        "ok" => {}
+        "syntax_error" => return Ok(Verdict::SyntaxError { line: status.line, message: status.message }),
+        "import_error" => return Ok(Verdict::ImportError { message: status.message }),
+        "missing_function" => return Ok(Verdict::MissingFunction { name: status.name }),
+        "memory" => return Ok(Verdict::MemoryLimit),
+        "exception" => return Ok(Verdict::Exception { kind: status.kind, message: status.message, traceback: status.traceback }),
+        "bad_output" => return Ok(Verdict::BadOutput { reason: status.message }),
+        _ => {
+            let code = match run.exit {
+                Exit::Code(c) => c,
+                _ => -1,
+            };
+            return Ok(Verdict::ExitedEarly { code });
+        }
+    }
+    // Outputs: exactly as many files as the reference has outputs (what status.json
+    // claims is not trusted).
+    let mut got = Vec::new();
+    for i in 0.. {
+        let path = dir.join("out").join(format!("{i}.npy"));
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
+        if !meta.is_file() || meta.len() > MAX_OUTPUT_FILE {
+            return Ok(Verdict::BadOutput { reason: format!("output {i} is not a plain file of at most {MAX_OUTPUT_FILE} bytes") });
+        }
+        match read_npy_checked(&path) {
+            Ok(t) => got.push(t),
+            Err(reason) => return Ok(Verdict::BadOutput { reason: format!("output {i}: {reason}") }),
+        }
+        if i > 16 {
+            break;
+        }
+    }
+    let want: Vec<&Tensor> = reference.outputs.iter().filter_map(|n| expected.get(*n)).collect();
+    if got.len() != want.len() {
+        return Ok(Verdict::WrongCount { expected: want.len(), got: got.len() });
+    }
+    if reference.judged_by == Judgement::MlmProperties {
+        return Ok(judge_mlm(case, inputs, &got));
+    }
+    let mut worst_pass = 0.0f64;
+    for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+        if g.dims() != e.dims() {
+            return Ok(Verdict::WrongShape { output: i, expected: e.dims().to_vec(), got: g.dims().to_vec() });
+        }
+        if g.dtype() != e.dtype() {
+            return Ok(Verdict::WrongDtype { output: i, expected: format!("{:?}", e.dtype()).to_lowercase(), got: format!("{:?}", g.dtype()).to_lowercase() });
+        }
+        let as_f64 = |t: &Tensor| t.to_dtype(CDType::F64).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f64>());
+        let (gv, ev) = match (as_f64(g), as_f64(e)) {
+            (Ok(g), Ok(e)) => (g, e),
+            _ => return Ok(Verdict::BadOutput { reason: format!("output {i} cannot be read as numbers") }),
+        };
+        let not_finite = gv.iter().zip(&ev).filter(|(g, e)| !g.is_finite() && e.is_finite()).count();
+        if not_finite > 0 {
+            return Ok(Verdict::NotFinite { output: i, count: not_finite });
+        }
+        let (rtol, atol) = tolerances(case, e.dtype());
+        let mut worst = (0usize, 0.0f64, 0.0f64, false); // index, abs, rel, failing
+        for (k, (g, e)) in gv.iter().zip(&ev).enumerate() {
+            let abs = (g - e).abs();
+            let fails = abs > atol + rtol * e.abs();
+            if (fails && !worst.3) || (fails == worst.3 && abs > worst.1) {
+                worst = (k, abs, abs / e.abs().max(f64::MIN_POSITIVE), fails);
+            }
+        }
+        if worst.3 {
+            let max_rel = gv.iter().zip(&ev).map(|(g, e)| (g - e).abs() / e.abs().max(1e-12)).fold(0.0, f64::max);
+            return Ok(Verdict::WrongValues {
+                max_abs_error: gv.iter().zip(&ev).map(|(g, e)| (g - e).abs()).fold(0.0, f64::max),
+                max_rel_error: max_rel,
+                worst_index: unravel(worst.0, e.dims()),
+                expected: ev[worst.0],
+                got: gv[worst.0],
+            });
+        }
+        worst_pass = worst_pass.max(worst.1);
+    }
+    Ok(Verdict::Pass { max_abs_error: worst_pass })
+}
+
+/// Tolerances: the case's own, else by dtype.
+fn tolerances(case: &Case, dtype: CDType) -> (f64, f64) {
+    let (rtol, atol) = match dtype {
+        CDType::F64 => (1e-9, 1e-12),
+        CDType::F32 => (1e-4, 1e-5),
+        CDType::F16 | CDType::BF16 => (1e-2, 1e-3),
+        _ => (0.0, 0.0),
+    };
+    (case.rtol.unwrap_or(rtol), case.atol.unwrap_or(atol))
+}
+
+fn unravel(mut index: usize, dims: &[usize]) -> Vec<usize> {
+    let mut out = vec![0; dims.len()];
+    for (slot, &d) in out.iter_mut().zip(dims).rev() {
+        *slot = index % d.max(1);
+        index /= d.max(1);
+    }
+    out
+}
+
+fn judge_mlm(case: &Case, inputs: &BTreeMap<String, Tensor>, got: &[Tensor]) -> Verdict {
+    let ints = |t: &Tensor| t.to_dtype(CDType::I64).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<i64>());
+    let int_arg = |name: &str, default: i64| match case.args.get(name) {
+        Some(ArgValue::Int(v)) => *v,
+        _ => default,
+    };
+    let p = match case.args.get("p") {
+        Some(ArgValue::Float(p)) => *p,
+        Some(ArgValue::Int(p)) => *p as f64,
+        _ => 0.15,
+    };
+    let (Some(tokens), Ok(student_inputs), Ok(labels)) = (inputs.get("tokens").and_then(|t| ints(t).ok()), ints(&got[0]), ints(&got[1])) else {
+        return Verdict::BadOutput { reason: "inputs and labels must be integer arrays".into() };
+    };
+    match reference::check_mlm(&tokens, &student_inputs, &labels, int_arg("mask_id", 0), int_arg("vocab_size", 1000), p) {
+        Ok(()) => Verdict::Pass { max_abs_error: 0.0 },
+        Err(reason) => Verdict::PropertyFailed { reason },
+    }
+}
+
+/// Reads an `.npy` file the student's process wrote, refusing headers whose shape and
+/// dtype do not match the file's size (before anything is allocated for them).
+fn read_npy_checked(path: &PathBuf) -> Result<Tensor, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not an .npy file".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return Err("unknown .npy version".into()),
+    };
+    let header = bytes.get(start..start + header_len).ok_or("truncated header")?;
+    let header = String::from_utf8_lossy(header);
+    let descr = header.split("'descr':").nth(1).and_then(|s| s.split('\'').nth(1)).ok_or("no dtype")?;
+    let size = match &descr[descr.len().saturating_sub(2)..] {
+        "f8" | "i8" | "u8" => 8,
+        "f4" | "i4" | "u4" => 4,
+        "f2" | "i2" | "u2" => 2,
+        "b1" | "i1" | "u1" => 1,
+        other => return Err(format!("unsupported dtype {other}")),
+    };
+    let shape = header.split("'shape':").nth(1).and_then(|s| s.split(['(', ')']).nth(1)).ok_or("no shape")?;
+    let mut elements: usize = 1;
+    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let d: usize = dim.parse().map_err(|_| "bad shape")?;
+        elements = elements.checked_mul(d).ok_or("shape too large")?;
+    }
+    if elements.checked_mul(size) != Some(bytes.len() - start - header_len) {
+        return Err("the header's shape does not match the data".into());
+    }
+    if header.contains("'fortran_order': True") {
+        return Err("Fortran-ordered arrays are not read".into());
+    }
+    Tensor::read_npy(path).map_err(|e| e.to_string())
+}

@@ -1,0 +1,119 @@
+//! `lectern test`: a student's self-check of one exercise on its visible cases, in the
+//! sandbox, against the candle references.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use lectern_runner::harness::{self, CaseResult, Cases, Verdict};
+use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
+
+use crate::{check, report};
+
+pub struct TestArgs<'a> {
+    pub course: &'a Path,
+    pub exercise: &'a str,
+    pub file: &'a Path,
+    pub json: bool,
+    pub no_sandbox: bool,
+    pub device: &'a str,
+    pub time_limit: u64,
+}
+
+pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
+    let Some(loaded) = check::load_and_report(args.course, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let Some(exercise) = loaded.course.exercises.get(args.exercise) else {
+        let known: Vec<&str> = loaded.course.exercises.keys().map(String::as_str).collect();
+        bail!("the course has no exercise `{}`; it has: {}", args.exercise, known.join(", "));
+    };
+    if !args.file.is_file() {
+        bail!("{} is not a file", args.file.display());
+    }
+    let choice = lectern_runner::device::DeviceChoice::parse(args.device)?;
+    let (device, used) = lectern_runner::device::select(choice)?;
+    let cache = lectern_runner::python::cache_dir();
+    let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| {
+        eprintln!("{m}");
+    })?;
+    let isolation = if args.no_sandbox {
+        eprintln!("{}: --no-sandbox: the code runs without isolation", report::paint("warning", report::Style::Warning));
+        Isolation::None
+    } else {
+        Isolation::Bubblewrap
+    };
+    let limits = Limits {
+        cpu_seconds: args.time_limit.max(1),
+        wall: std::time::Duration::from_secs(args.time_limit.max(1)),
+        ..Limits::default()
+    };
+    let sandbox = Sandbox::new(python, limits, isolation)?;
+    let scratch = cache.join("scratch");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let results = harness::test_exercise(exercise, args.file, &sandbox, &device, Cases::Visible, &scratch)?;
+    let per_case = exercise.points / exercise.cases.len().max(1) as f64;
+    let passed = results.iter().filter(|r| r.verdict.passed()).count();
+    if args.json {
+        let tests: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "status": if r.verdict.passed() { "passed" } else { "failed" },
+                    "score": if r.verdict.passed() { per_case } else { 0.0 },
+                    "max_score": per_case,
+                    "output": describe(r),
+                    "verdict": r.verdict,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "score": per_case * passed as f64,
+            "max_score": per_case * results.len() as f64,
+            "output": format!("{passed} of {} visible cases pass (on {used})", results.len()),
+            "tests": tests,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for r in &results {
+            let mark = if r.verdict.passed() { report::paint("PASS", report::Style::Note) } else { report::paint("FAIL", report::Style::Error) };
+            println!("{mark} {}: {}", r.name, describe(r));
+            if !r.verdict.passed() && !r.output.trim().is_empty() {
+                for line in r.output.lines().take(20) {
+                    println!("     | {line}");
+                }
+            }
+        }
+        println!("{passed} of {} visible cases pass ({}, on {used})", results.len(), exercise.title);
+    }
+    Ok(if passed == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// One line a student can act on.
+fn describe(r: &CaseResult) -> String {
+    match &r.verdict {
+        Verdict::Pass { max_abs_error } => format!("matches the reference (max abs error {max_abs_error:.1e})"),
+        Verdict::WrongValues { max_abs_error, max_rel_error, worst_index, expected, got } => format!(
+            "values differ: max abs error {max_abs_error:.3e}, max rel error {max_rel_error:.3e}; at {worst_index:?} expected {expected:.6} got {got:.6}"
+        ),
+        Verdict::WrongShape { output, expected, got } => format!("output {output} has shape {got:?}, expected {expected:?}"),
+        Verdict::WrongDtype { output, expected, got } => format!("output {output} is {got}, expected {expected}"),
+        Verdict::WrongCount { expected, got } => format!("returned {got} value(s), expected {expected}"),
+        Verdict::NotFinite { output, count } => format!("output {output} has {count} NaN or infinite value(s) where the reference is finite"),
+        Verdict::PropertyFailed { reason } => format!("does not hold: {reason}"),
+        Verdict::SyntaxError { line, message } => format!("syntax error at line {}: {message}", line.map_or("?".into(), |l| l.to_string())),
+        Verdict::ImportError { message } => format!("the file does not import: {message}"),
+        Verdict::MissingFunction { name } => format!("the file defines no function `{name}`"),
+        Verdict::Exception { kind, message, traceback } => {
+            let last = traceback.lines().rev().find(|l| l.trim_start().starts_with("File")).unwrap_or("").trim();
+            format!("raised {kind}: {message} ({last})")
+        }
+        Verdict::Timeout { seconds } => format!("still running after {seconds:.0} s: stopped (an endless loop?)"),
+        Verdict::CpuLimit { .. } => "used up its CPU time: stopped".into(),
+        Verdict::MemoryLimit => "ran out of memory".into(),
+        Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
+        Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
+        Verdict::BadOutput { reason } => format!("unusable output: {reason}"),
+    }
+}

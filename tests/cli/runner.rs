@@ -1,0 +1,130 @@
+//! `lectern test`: every ai012 solution passes its visible cases, every realistic wrong
+//! solution fails at least one, and hostile code gets its own verdict while the run goes
+//! on — all through the real sandbox (Bubblewrap) and a Python environment Lectern
+//! provisions itself.
+//!
+//! Needs `bwrap` (Debian's bubblewrap; .ci/run installs it) and `python3` with `venv`;
+//! the first run installs numpy from the package index into Lectern's cache.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{lectern, root, transcript};
+
+/// `lectern test --json`, parsed.
+fn test(course: &str, exercise: &str, file: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["test", course, exercise, file.to_str().expect("utf-8 path"), "--json"];
+    args.extend_from_slice(extra);
+    let output = lectern(&root(), &args);
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(&output)));
+    (output.status.code().unwrap_or(-1), json)
+}
+
+fn verdicts(json: &Value) -> Vec<String> {
+    json["tests"].as_array().map_or_else(Vec::new, |tests| {
+        tests.iter().map(|t| t["verdict"]["verdict"].as_str().unwrap_or("?").to_string()).collect()
+    })
+}
+
+#[test]
+fn every_ai012_solution_passes_its_visible_cases() {
+    for exercise in ["attention", "causal-attention", "cross-attention", "kv-cache", "kv-cache-memory", "mlm-masking"] {
+        let solution = root().join("courses/ai012/exercises").join(exercise).join("solution.py");
+        let (code, json) = test("courses/ai012", exercise, &solution, &[]);
+        assert_eq!(code, 0, "{exercise}: {json:#}");
+        assert!(verdicts(&json).iter().all(|v| v == "pass"), "{exercise}: {json:#}");
+        assert_eq!(json["score"], json["max_score"], "{exercise}");
+    }
+}
+
+#[test]
+fn every_realistic_wrong_solution_fails_a_visible_case() {
+    let wrong = root().join("tests/fixtures/runner/wrong");
+    let mut checked = 0;
+    for exercise in fs::read_dir(&wrong).expect("fixtures").flatten() {
+        let name = exercise.file_name().to_string_lossy().into_owned();
+        let mut files: Vec<_> = fs::read_dir(exercise.path()).expect("folder").flatten().map(|e| e.path()).collect();
+        files.sort();
+        assert!(files.len() >= 2, "{name} has fewer than two wrong solutions");
+        for file in files {
+            let (code, json) = test("courses/ai012", &name, &file, &[]);
+            assert_eq!(code, 1, "{} passed: {json:#}", file.display());
+            assert!(verdicts(&json).iter().any(|v| v != "pass"), "{}", file.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} wrong solutions");
+}
+
+/// (file under tests/fixtures/runner/hostile/, the verdict it must get, seconds allowed)
+const HOSTILE: &[(&str, &str, &str)] = &[
+    ("syntax_error.py", "syntax-error", "3"),
+    ("import_error.py", "import-error", "3"),
+    ("exception.py", "exception", "3"),
+    ("infinite_loop.py", "timeout", "2"),
+    ("sleeps_forever.py", "timeout", "2"),
+    ("fork_bomb.py", "timeout", "2"),
+    ("network.py", "exception", "3"),
+    ("segfault.py", "crashed", "3"),
+    ("early_exit.py", "exited-early", "3"),
+    ("wrong_shape.py", "wrong-shape", "3"),
+    ("wrong_dtype.py", "wrong-dtype", "3"),
+    ("nan.py", "not-finite", "3"),
+    ("huge_output.py", "wrong-values", "10"),
+    ("daemon.py", "exception", "3"),
+    ("reads_solution.py", "exception", "3"),
+];
+
+#[test]
+fn hostile_code_gets_its_own_verdict_and_the_run_goes_on() {
+    let course = "tests/fixtures/runner/course";
+    let dir = root().join("tests/fixtures/runner/hostile");
+    let mut wrong = Vec::new();
+    for (file, expected, seconds) in HOSTILE {
+        let (code, json) = test(course, "attention", &dir.join(file), &["--time-limit", seconds]);
+        let got = verdicts(&json);
+        if code != 1 || got != [*expected] {
+            wrong.push(format!("{file}: expected {expected}, got {got:?} (exit {code}): {json:#}"));
+        }
+        let message = json["tests"][0]["output"].as_str().unwrap_or("");
+        match *file {
+            "syntax_error.py" => assert!(message.contains("line 2"), "{message}"),
+            "network.py" => assert!(message.contains("Network is unreachable"), "{message}"),
+            "reads_solution.py" => {
+                // The course, the grader's files and the system's users are not there.
+                assert!(message.contains("'/work/main', \"[Errno 2]"), "{message}");
+                assert!(message.contains("'/etc/passwd', \"[Errno 2]"), "{message}");
+            }
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_memory_hog_runs_out_of_memory_not_the_machine() {
+    let file = root().join("tests/fixtures/runner/hostile/memory_hog.py");
+    let (code, json) = test("tests/fixtures/runner/course", "attention", &file, &["--time-limit", "30"]);
+    assert_eq!((code, verdicts(&json)), (1, vec!["memory-limit".to_string()]), "{json:#}");
+}
+
+#[test]
+fn a_daemon_does_not_outlive_its_run() {
+    let file = root().join("tests/fixtures/runner/hostile/daemon.py");
+    let (_, json) = test("tests/fixtures/runner/course", "attention", &file, &["--time-limit", "3"]);
+    assert_eq!(verdicts(&json), ["exception"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ps = std::process::Command::new("ps").args(["-eo", "args"]).output().expect("ps");
+    let left: Vec<String> = String::from_utf8_lossy(&ps.stdout).lines().filter(|l| l.contains("sleep 4242")).map(str::to_string).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn huge_output_is_capped() {
+    let file = root().join("tests/fixtures/runner/hostile/huge_output.py");
+    let output = lectern(&root(), &["test", "tests/fixtures/runner/course", "attention", file.to_str().expect("path"), "--time-limit", "10"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.len() < 200 << 10, "{} bytes of output came through", output.stdout.len());
+}
