@@ -196,6 +196,12 @@ fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
     driver.click("#quiz-q1 button.check");
     assert_eq!(driver.text("#quiz-q1 .feedback"), "Correct");
 
+    // The Run button shows what the build captured when it ran the file in the sandbox.
+    assert!(driver.text(".code-file .terminal-output").contains("Ready"));
+    driver.click(".code-file button.run");
+    let terminal = driver.text(".code-file .terminal-output");
+    assert!(terminal.contains("$ python arch_comparison.py") && terminal.contains("KV cache"), "{terminal}");
+
     // A step's solution, revealed on request.
     assert_eq!(driver.text("#challenge-bottleneck [data-step=step1] details.solution .solution-title"), "");
     driver.click("#challenge-bottleneck [data-step=step1] details.solution summary");

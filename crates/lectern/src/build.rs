@@ -16,7 +16,7 @@ pub enum ModeArg {
     Exam,
 }
 
-pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>) -> Result<ExitCode> {
+pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -> Result<ExitCode> {
     let started = Instant::now();
     let Some(loaded) = check::load_and_report(course_dir, false)? else {
         return Ok(ExitCode::from(1));
@@ -28,6 +28,7 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>) -> Result<ExitC
             ModeArg::Exam => Mode::Exam,
         }),
         templates_dir: templates.is_dir().then_some(templates),
+        run_outputs: if no_run { Default::default() } else { capture_run_outputs(&loaded.course) },
         ..BuildOptions::default()
     };
     let site = lectern_site::build(&loaded.course, &options).context("building the site")?;
@@ -48,4 +49,92 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>) -> Result<ExitC
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs every `run` code block of the course once, in the sandbox, and returns what each
+/// printed by its content hash (cached on disk by that hash, so a block runs again only
+/// when its code changes). The code is treated as untrusted, like a student's. Without a
+/// sandbox or a Python environment the site is built without captured output, and says so.
+pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections::BTreeMap<String, String> {
+    use lectern_runner::sandbox::{Exit, Isolation, Limits, Sandbox};
+    let mut outputs = std::collections::BTreeMap::new();
+    let blocks: Vec<&lectern_lesson::CodeBlock> = course
+        .lessons
+        .iter()
+        .flat_map(|l| l.code_blocks())
+        .filter(|c| c.run && c.lang.as_deref().is_none_or(|l| l.eq_ignore_ascii_case("python") || l == "py"))
+        .collect();
+    if blocks.is_empty() {
+        return outputs;
+    }
+    let cache = lectern_runner::python::cache_dir();
+    let runs = cache.join("runs");
+    let mut pending = Vec::new();
+    for block in blocks {
+        let key = lectern_site::view::code_key(block);
+        match std::fs::read_to_string(runs.join(&key)) {
+            Ok(text) => {
+                outputs.insert(key, text);
+            }
+            Err(_) => pending.push((key, block)),
+        }
+    }
+    if pending.is_empty() {
+        return outputs;
+    }
+    let warn = |why: &str| {
+        eprintln!("{}: runnable code blocks were not run ({why}); their terminals show no output", crate::report::paint("warning", crate::report::Style::Warning));
+    };
+    let python = match lectern_runner::python::provision(&course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")) {
+        Ok(p) => p,
+        Err(e) => {
+            warn(&e.to_string());
+            return outputs;
+        }
+    };
+    let limits = Limits { cpu_seconds: 10, wall: std::time::Duration::from_secs(20), ..Limits::default() };
+    let sandbox = match Sandbox::new(python, limits, Isolation::Bubblewrap) {
+        Ok(s) => s,
+        Err(e) => {
+            warn(&e.to_string());
+            return outputs;
+        }
+    };
+    let _ = std::fs::create_dir_all(&runs);
+    for (key, block) in pending {
+        let scratch = cache.join("scratch").join(format!("run-{key}"));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let name = block.file.clone().unwrap_or_else(|| "main.py".into());
+        let name = if name.contains('/') || name.starts_with('.') { "main.py".to_string() } else { name };
+        if std::fs::create_dir_all(&scratch).is_err() || std::fs::write(scratch.join(&name), &block.text).is_err() {
+            continue;
+        }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o777));
+        }
+        let text = match sandbox.run_python(&scratch, &[&name]) {
+            Ok(run) => {
+                let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
+                match run.exit {
+                    Exit::Code(0) => {}
+                    Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
+                    Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
+                    Exit::WallTimeout => text.push_str("[stopped: it ran past the time limit]\n"),
+                }
+                if run.truncated {
+                    text.push_str("[output cut at the size limit]\n");
+                }
+                text
+            }
+            Err(e) => {
+                warn(&e.to_string());
+                break;
+            }
+        };
+        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = std::fs::write(runs.join(&key), &text);
+        outputs.insert(key, text);
+    }
+    outputs
 }

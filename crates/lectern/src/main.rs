@@ -46,6 +46,9 @@ enum Command {
         /// Default: the course's `mode`.
         #[arg(long, value_enum)]
         mode: Option<build::ModeArg>,
+        /// Do not run the `run` code blocks (their terminals then show no output).
+        #[arg(long)]
+        no_run: bool,
     },
     /// Serve the course's site on 127.0.0.1, rebuilding what changed and reloading open
     /// pages; a build error shows in the page and here while the last good site stays up.
@@ -93,7 +96,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
-        Command::Build { course, out, mode } => build::run(&course, &out, mode),
+        Command::Build { course, out, mode, no_run } => build::run(&course, &out, mode, no_run),
         Command::Serve { course, port } => serve::run(&course, port),
         Command::Test { course, exercise, file, json, no_sandbox, device, time_limit } => test::run(test::TestArgs {
             time_limit,
