@@ -322,8 +322,8 @@ impl LessonParser<'_> {
                 Content::Text(span) => out.extend(self.markdown(*span)),
                 Content::Node(node) => match node.name {
                     "cards" => out.push(Block::Cards(Cards { cards: self.cards(node), span: node.open })),
-                    "quiz" => out.extend(self.quiz(node).map(Block::Quiz)),
-                    "challenge" => out.extend(self.challenge(node).map(Block::Challenge)),
+                    "quiz" => out.extend(self.quiz(node).map(|q| Block::Quiz(Box::new(q)))),
+                    "challenge" => out.extend(self.challenge(node).map(|c| Block::Challenge(Box::new(c)))),
                     "exercise" => out.extend(self.exercise(node).map(Block::Exercise)),
                     // Misplaced or unknown: already reported by check_tree.
                     _ => {}

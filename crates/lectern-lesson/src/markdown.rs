@@ -305,8 +305,8 @@ impl OutlineView<'_> {
                 continue;
             }
             let lifted = match &block.kind {
-                TopKind::Callout(c) => Some(Block::Callout((**c).clone())),
-                TopKind::Code(c) => Some(Block::Code((**c).clone())),
+                TopKind::Callout(c) => Some(Block::Callout(c.clone())),
+                TopKind::Code(c) => Some(Block::Code(c.clone())),
                 _ if skip(block) => None,
                 _ => continue,
             };

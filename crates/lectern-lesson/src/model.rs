@@ -108,14 +108,14 @@ pub struct Lesson {
 impl Lesson {
     pub fn quizzes(&self) -> impl Iterator<Item = &Quiz> {
         self.blocks.iter().filter_map(|b| match b {
-            Block::Quiz(q) => Some(q),
+            Block::Quiz(q) => Some(&**q),
             _ => None,
         })
     }
 
     pub fn challenges(&self) -> impl Iterator<Item = &Challenge> {
         self.blocks.iter().filter_map(|b| match b {
-            Block::Challenge(c) => Some(c),
+            Block::Challenge(c) => Some(&**c),
             _ => None,
         })
     }
@@ -153,12 +153,14 @@ impl Lesson {
 pub enum Block {
     /// CommonMark text (with math) to render as it is.
     Markdown(Markdown),
-    Callout(Callout),
+    // The larger variants are boxed: most blocks are Markdown, and a lesson's Vecs of
+    // blocks move less that way.
+    Callout(Box<Callout>),
     /// A code block that names a file, takes its text from one, or runs.
-    Code(CodeBlock),
+    Code(Box<CodeBlock>),
     Cards(Cards),
-    Quiz(Quiz),
-    Challenge(Challenge),
+    Quiz(Box<Quiz>),
+    Challenge(Box<Challenge>),
     Exercise(ExerciseEmbed),
 }
 
