@@ -82,19 +82,25 @@ pub struct Sandbox {
     pub isolation: Isolation,
 }
 
+/// Whether Bubblewrap and the tools the sandbox uses are installed; why not otherwise.
+pub fn bubblewrap_available() -> Result<(), RunnerError> {
+    for tool in ["/usr/bin/bwrap", "/usr/bin/setpriv", "/usr/bin/prlimit"] {
+        if !Path::new(tool).exists() {
+            return Err(RunnerError::NoSandbox {
+                reason: format!(
+                    "{tool} is missing: install Debian's bubblewrap and util-linux, or pass --no-sandbox to run untrusted code without isolation"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Sandbox {
     /// A sandbox for `python`; fails clearly when Bubblewrap is asked for but missing.
     pub fn new(python: PythonEnv, limits: Limits, isolation: Isolation) -> Result<Self, RunnerError> {
         if isolation == Isolation::Bubblewrap {
-            for tool in ["/usr/bin/bwrap", "/usr/bin/setpriv", "/usr/bin/prlimit"] {
-                if !Path::new(tool).exists() {
-                    return Err(RunnerError::NoSandbox {
-                        reason: format!(
-                            "{tool} is missing: install Debian's bubblewrap and util-linux, or pass --no-sandbox to run untrusted code without isolation"
-                        ),
-                    });
-                }
-            }
+            bubblewrap_available()?;
         }
         Ok(Sandbox { python, limits, isolation })
     }

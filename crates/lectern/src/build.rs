@@ -85,6 +85,11 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
     let warn = |why: &str| {
         eprintln!("{}: runnable code blocks were not run ({why}); their terminals show no output", crate::report::paint("warning", crate::report::Style::Warning));
     };
+    // Without a sandbox nothing runs: say so before spending time on a Python environment.
+    if let Err(e) = lectern_runner::sandbox::bubblewrap_available() {
+        warn(&e.to_string());
+        return outputs;
+    }
     let python = match lectern_runner::python::provision(&course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")) {
         Ok(p) => p,
         Err(e) => {

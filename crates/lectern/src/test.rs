@@ -33,6 +33,9 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     }
     let choice = lectern_runner::device::DeviceChoice::parse(args.device)?;
     let (device, used) = lectern_runner::device::select(choice)?;
+    if !args.no_sandbox {
+        lectern_runner::sandbox::bubblewrap_available()?;
+    }
     let cache = lectern_runner::python::cache_dir();
     let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| {
         eprintln!("{m}");
