@@ -187,7 +187,10 @@ fn run_case(
     let expected = reference.run(&on_device, &case.args, device)?;
 
     // The scratch folder: the student's file, the inputs, the shim; nothing else.
-    let dir = scratch_root.join(format!("case-{}-{:016x}", std::process::id(), case_seed(exercise, case)));
+    // Unique per process and run, so that cases run side by side never share a folder.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch_root.join(format!("case-{}-{run_id}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("in")).map_err(|e| scratch(&dir, &e))?;
     std::fs::write(dir.join(&exercise.entry), source).map_err(|e| scratch(&dir, &e))?;
