@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use std::{fs, thread};
@@ -248,5 +248,4 @@ fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
     );
     drop(driver);
     let _ = fs::remove_dir_all(&tmp);
-    let _: PathBuf = shots;
 }

@@ -33,6 +33,14 @@ pub fn lectern(cwd: &Path, args: &[&str]) -> Output {
         .expect("lectern runs")
 }
 
+/// A fresh, empty folder for one test.
+pub fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lectern-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// Exit code and both streams, as one text for a snapshot.
 pub fn transcript(output: &Output) -> String {
     format!(

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::{lectern, transcript};
+use crate::{lectern, tempdir, transcript};
 
 #[test]
 fn a_new_course_checks_clean_and_shows_every_feature() {
@@ -49,9 +49,3 @@ fn new_refuses_a_folder_that_holds_something() {
     let _ = fs::remove_dir_all(&tmp);
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("lectern-test-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{lectern, root, snapshot, transcript};
+use crate::{lectern, root, snapshot, tempdir, transcript};
 
 const ELEMENTS: &str = "tests/fixtures/site/elements";
 /// Text that only the answer key holds; none may reach an exam site.
@@ -52,12 +52,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lectern-site-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 #[test]
 fn every_element_renders_as_snapshotted() {

@@ -411,19 +411,6 @@ fn code_block(info: &str, span: Span, sink: &mut Sink<'_>) -> Option<CodeBlock> 
     Some(block)
 }
 
-/// The plain text of inline Markdown (for titles): text, code and math without markup.
-pub fn plain_text(markdown: &str) -> String {
-    let mut out = String::new();
-    for event in Parser::new_ext(markdown, options()) {
-        match event {
-            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => out.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => out.push(' '),
-            _ => {}
-        }
-    }
-    out.trim().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,14 +99,7 @@ fn scratch(path: &Path, e: &std::io::Error) -> RunnerError {
 
 /// The seed of a case: its own, or one derived from the exercise and case names.
 pub fn case_seed(exercise: &Exercise, case: &Case) -> u64 {
-    case.seed.unwrap_or_else(|| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in exercise.id.bytes().chain([0]).chain(case.name.bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    })
+    case.seed.unwrap_or_else(|| lectern_lesson::stable_hash([exercise.id.as_bytes(), case.name.as_bytes()]))
 }
 
 /// SplitMix64: small, seedable, the same everywhere.
@@ -207,7 +200,7 @@ fn run_case(
 
     let run = sandbox.run_python(&dir, &["lectern_shim.py"])?;
     let printed = format!("{}{}", run.stdout, run.stderr);
-    let verdict = judge(reference, case, &inputs, &expected, &dir, &run);
+    let verdict = judge(reference, case, &inputs, &expected, &dir, &run, sandbox.limits.cpu_seconds);
     let _ = std::fs::remove_dir_all(&dir);
     Ok((verdict?, printed))
 }
@@ -243,6 +236,7 @@ fn judge(
     expected: &BTreeMap<String, Tensor>,
     dir: &Path,
     run: &crate::sandbox::Run,
+    cpu_seconds: u64,
 ) -> Result<Verdict, RunnerError> {
     let status: Status = std::fs::read(dir.join("status.json"))
         .ok()
@@ -251,7 +245,7 @@ fn judge(
         .unwrap_or_default();
     match run.exit {
         Exit::WallTimeout => return Ok(Verdict::Timeout { seconds: run.wall.as_secs_f64() }),
-        Exit::Signal(24) => return Ok(Verdict::CpuLimit { seconds: 0 }),
+        Exit::Signal(24) => return Ok(Verdict::CpuLimit { seconds: cpu_seconds }),
         Exit::Signal(9) if status.status.is_empty() => return Ok(Verdict::MemoryLimit),
         Exit::Signal(signal) => return Ok(Verdict::Crashed { signal }),
         _ => {}

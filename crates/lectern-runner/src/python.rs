@@ -38,11 +38,7 @@ pub fn cache_dir() -> PathBuf {
 /// The environment for `requirements`, made (with pip, from the package index) if it is
 /// not cached yet. `progress` hears what is being done, for a first use that takes time.
 pub fn provision(requirements: &[String], cache: &Path, progress: &mut dyn FnMut(&str)) -> Result<PythonEnv, RunnerError> {
-    let mut key: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in requirements.join("\n").bytes() {
-        key ^= u64::from(byte);
-        key = key.wrapping_mul(0x0100_0000_01b3);
-    }
+    let key = lectern_lesson::stable_hash([requirements.join("\n").as_bytes()]);
     let venv = cache.join(format!("venv-{key:016x}"));
     let ready = venv.join(".lectern-ready");
     if !ready.is_file() {

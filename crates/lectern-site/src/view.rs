@@ -141,12 +141,7 @@ pub struct CaseView {
 
 /// The content hash of a code block: the key its captured output is stored under.
 pub fn code_key(code: &CodeBlock) -> String {
-    // FNV-1a, 64 bits: stable across runs and platforms, which std's hashers are not.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in code.lang.as_deref().unwrap_or("").bytes().chain([0]).chain(code.text.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = lectern_lesson::stable_hash([code.lang.as_deref().unwrap_or("").as_bytes(), code.text.as_bytes()]);
     format!("{hash:016x}")
 }
 
@@ -224,14 +219,17 @@ impl ViewBuilder<'_> {
                 title: c.title.as_deref().map(render::inline),
                 html: render::markdown_with(&c.body.text, defs),
             },
-            Block::Code(c) => BlockView::Code(CodeView {
-                key: code_key(c),
+            Block::Code(c) => {
+                let key = code_key(c);
+                BlockView::Code(CodeView {
+                output: self.outputs.get(&key).cloned(),
+                key,
                 file: c.file.clone(),
                 lang: c.lang.clone(),
                 run: c.run,
                 html: render::code_block(c.lang.as_deref(), &c.text),
-                output: self.outputs.get(&code_key(c)).cloned(),
-            }),
+            })
+            }
             Block::Cards(cards) => BlockView::Cards {
                 cards: cards
                     .cards

@@ -50,12 +50,11 @@ fn main() {
         std::fs::copy(&solution, dir.join(&exercise.entry)).expect("copy");
         std::fs::write(dir.join("lectern_shim.py"), include_str!("../../lectern-runner/src/shim.py")).expect("shim");
         let mut names = Vec::new();
-        for (i, (name, shape)) in case.inputs.iter().enumerate() {
+        for (name, shape) in &case.inputs {
             let t = Tensor::randn(0f32, 1.0, shape.as_slice(), &Device::Cpu).expect("randn");
             let t = if name == "mask" { t.ge(-0.5).expect("mask") } else { t };
             t.write_npy(dir.join("in").join(format!("{name}.npy"))).expect("npy");
             names.push(name.clone());
-            let _ = i;
         }
         let args: serde_json::Map<String, serde_json::Value> =
             case.args.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect();

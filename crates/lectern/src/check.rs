@@ -103,12 +103,19 @@ pub fn load_and_report(course_dir: &std::path::Path, deny_warnings: bool) -> Res
 }
 
 fn print_diagnostics(course_dir: &std::path::Path, loaded: &LoadedCourse) {
+    eprint!("{}", render_diagnostics(course_dir, loaded));
+}
+
+/// Every diagnostic of the course, rendered, each followed by a blank line.
+pub fn render_diagnostics(course_dir: &std::path::Path, loaded: &LoadedCourse) -> String {
+    let locate = |file: &std::path::Path| (course_dir.join(file), loaded.sources.get(file).map(String::as_str));
+    let mut text = String::new();
     for d in &loaded.diagnostics {
-        let shown = course_dir.join(&d.file);
         let source = loaded.sources.get(&d.file).map(String::as_str);
-        let locate = |file: &std::path::Path| (course_dir.join(file), loaded.sources.get(file).map(String::as_str));
-        eprintln!("{}", report::render(d, &shown, source, &locate));
+        text.push_str(&report::render(d, &course_dir.join(&d.file), source, &locate));
+        text.push('\n');
     }
+    text
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {

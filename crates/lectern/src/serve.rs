@@ -19,7 +19,6 @@ use lectern_lesson::{load_course_cached, Course, CourseCache};
 use lectern_site::{BuildOptions, Renderer};
 use notify::Watcher;
 
-use crate::report;
 
 /// What the server shows now.
 #[derive(Default)]
@@ -82,13 +81,7 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     let started = Instant::now();
     let loaded = load_course_cached(course_dir, cache);
     if loaded.has_errors() {
-        let mut text = String::new();
-        for d in &loaded.diagnostics {
-            let source = loaded.sources.get(&d.file).map(String::as_str);
-            let locate = |file: &Path| (course_dir.join(file), loaded.sources.get(file).map(String::as_str));
-            text.push_str(&report::render(d, &course_dir.join(&d.file), source, &locate));
-            text.push('\n');
-        }
+        let text = crate::check::render_diagnostics(course_dir, &loaded);
         eprint!("{text}");
         eprintln!("build failed; still serving the last good site");
         let mut shown = lock(shown);
@@ -117,17 +110,17 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     let mut files: BTreeMap<String, Arc<[u8]>> = BTreeMap::new();
     let mut rendered = 0;
     let links: Vec<_> = course.lessons.iter().map(|l| (&l.id, &l.title, l.number)).collect();
+    let old = reuse.map(|p| &p.course.lessons);
+    let old_links: Vec<_> = old.into_iter().flatten().map(|l| (&l.id, &l.title, l.number)).collect();
+    let old_index: std::collections::HashMap<&String, usize> =
+        old.into_iter().flatten().enumerate().map(|(j, l)| (&l.id, j)).collect();
     for (i, lesson) in course.lessons.iter().enumerate() {
         let name = format!("{}.html", lesson.id);
-        let same = reuse.is_some_and(|p| {
-            let old = &p.course.lessons;
-            let old_index = old.iter().position(|l| l.id == lesson.id);
-            old_index.is_some_and(|j| {
-                let old_links: Vec<_> = old.iter().map(|l| (&l.id, &l.title, l.number)).collect();
-                old[j] == *lesson
-                    && old_links.get(j.wrapping_sub(1)) == links.get(i.wrapping_sub(1))
-                    && old_links.get(j + 1) == links.get(i + 1)
-            })
+        // The page is kept when its lesson and its neighbours' links are unchanged.
+        let same = old.zip(old_index.get(&lesson.id)).is_some_and(|(old, &j)| {
+            old[j] == *lesson
+                && old_links.get(j.wrapping_sub(1)) == links.get(i.wrapping_sub(1))
+                && old_links.get(j + 1) == links.get(i + 1)
         });
         let old_page = if same { old_files.get(&name).cloned() } else { None };
         match old_page {

@@ -113,7 +113,7 @@ fn describe(r: &CaseResult) -> String {
             format!("raised {kind}: {message} ({last})")
         }
         Verdict::Timeout { seconds } => format!("still running after {seconds:.0} s: stopped (an endless loop?)"),
-        Verdict::CpuLimit { .. } => "used up its CPU time: stopped".into(),
+        Verdict::CpuLimit { seconds } => format!("used up its {seconds} s of CPU time: stopped"),
         Verdict::MemoryLimit => "ran out of memory".into(),
         Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
         Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
