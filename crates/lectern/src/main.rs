@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod grade;
 mod new;
 mod report;
 mod serve;
@@ -81,6 +82,47 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         time_limit: u64,
     },
+    /// Grade every hand-in of a class: quizzes and challenge steps from the course's key,
+    /// exercises in the sandbox on all their cases. Writes gradebook.sqlite (resumable:
+    /// a rerun grades only hand-ins whose content or key changed), gradebook.csv,
+    /// students/<id>/results.json and report.html into --out.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Grade {
+        /// The course folder.
+        #[arg(required = true)]
+        course: Option<PathBuf>,
+        /// A folder with one folder per student, or a .zip of such folders.
+        #[arg(required = true)]
+        submissions: Option<PathBuf>,
+        /// Where the gradebook and its exports go (overrides.toml there is read too).
+        #[arg(long, short, required = true)]
+        out: Option<PathBuf>,
+        /// Hand-ins graded at once (default: the number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Where the reference implementations run: cpu, cuda or auto.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Grade only part K of N of the hand-ins (e.g. 3/8), writing only
+        /// gradebook.sqlite; combine the parts with `lectern grade merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// A secret from which hidden cases draw their inputs (or LECTERN_SECRET), so
+        /// that students cannot know them in advance.
+        #[arg(long, env = "LECTERN_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Run student code without isolation (only where no sandbox can be had).
+        #[arg(long)]
+        no_sandbox: bool,
+        /// Seconds each case may run (wall clock; CPU time is limited to the same).
+        #[arg(long, default_value_t = 20)]
+        time_limit: u64,
+        /// The largest file read from a hand-in, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_file_size: u64,
+        #[command(subcommand)]
+        merge: Option<GradeCommand>,
+    },
     /// Create a new course skeleton that passes `lectern check` and shows each feature once.
     New {
         /// The folder to create; it must not exist or be empty.
@@ -91,10 +133,42 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum GradeCommand {
+    /// Combine the outputs of `lectern grade --shard K/N` runs into exactly what one run
+    /// over every hand-in writes.
+    Merge {
+        /// Where the combined gradebook and exports go.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The shards' output folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
+        Command::Grade { merge: Some(GradeCommand::Merge { out, shards }), .. } => grade::merge(&out, &shards),
+        Command::Grade { course, submissions, out, jobs, device, shard, secret, no_sandbox, time_limit, max_file_size, merge: None } => {
+            let (Some(course), Some(submissions), Some(out)) = (course, submissions, out) else {
+                unreachable!("clap requires the course, the hand-ins and --out")
+            };
+            grade::run(grade::GradeArgs {
+                course: &course,
+                submissions: &submissions,
+                out: &out,
+                jobs,
+                device: &device,
+                shard: shard.as_deref(),
+                secret: secret.as_deref(),
+                no_sandbox,
+                time_limit,
+                max_file_size,
+            })
+        }
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
         Command::Build { course, out, mode, no_run } => build::run(&course, &out, mode, no_run),
         Command::Serve { course, port } => serve::run(&course, port),

@@ -1,0 +1,328 @@
+//! A whole class in one batch: read every hand-in, grade in parallel those whose content
+//! or key changed, record each in its own transaction, then write the exports from the
+//! gradebook alone.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use lectern_lesson::model::{Course, Exercise};
+
+use crate::answers;
+use crate::handin::{read_submissions, HandIn, ReadLimits, ANSWERS};
+use crate::key::{ItemKind, Key};
+use crate::store::{KeySummary, Record, Store};
+use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult};
+
+/// Runs one exercise's code (in the runner's sandbox) and judges every case.
+pub trait CodeRunner: Sync {
+    /// The outcome of every case and check, or why the code could not be run at all.
+    fn run(&self, exercise: &Exercise, code: &[u8]) -> Result<Vec<CaseOutcome>, String>;
+    /// What, besides the exercise's key, decides outcomes (a secret seed changes hidden
+    /// cases): part of what a hand-in is graded under.
+    fn fingerprint(&self) -> String;
+}
+
+/// `--shard K/N`: this run grades the hand-ins whose source hashes to K−1 modulo N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `K/N` with 1 ≤ K ≤ N.
+    pub fn parse(s: &str) -> Option<Shard> {
+        let (k, n) = s.split_once('/')?;
+        let (index, count) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (1..=count).contains(&index).then_some(Shard { index, count })
+    }
+
+    pub fn holds(&self, source: &str) -> bool {
+        lectern_lesson::stable_hash([source.as_bytes()]) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Hand-ins graded at once.
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    /// The largest file read from a hand-in.
+    pub max_file_bytes: u64,
+    /// Write only `gradebook.sqlite` (shards: `merge` writes the rest).
+    pub database_only: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions { jobs: std::thread::available_parallelism().map_or(2, usize::from), shard: None, max_file_bytes: 1 << 20, database_only: false }
+    }
+}
+
+/// Where a batch stands, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub elapsed: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchSummary {
+    /// Hand-ins in this run (this shard's, with `--shard`).
+    pub handins: usize,
+    /// Graded in this run (new, or their content or key changed).
+    pub graded: usize,
+    /// Already in the gradebook under the same content and key.
+    pub unchanged: usize,
+    /// Hand-ins that could not be graded.
+    pub errors: usize,
+    /// Answers flagged for review.
+    pub flagged: usize,
+    /// Notes about the submissions folder itself (entries skipped).
+    pub notes: Vec<String>,
+}
+
+/// Grades the hand-ins at `submissions` into `out`.
+pub fn grade_batch(
+    course: &Course,
+    submissions: &Path,
+    out: &Path,
+    options: &BatchOptions,
+    runner: &dyn CodeRunner,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<BatchSummary, GradeError> {
+    let key = Key::new(course);
+    std::fs::create_dir_all(out).map_err(|e| GradeError::Output { path: out.to_owned(), message: e.to_string() })?;
+    let mut store = Store::open(&out.join("gradebook.sqlite"))?;
+    let summary = KeySummary::new(course, &key);
+    if let Some(old) = store.key()?
+        && old.course_code != summary.course_code
+    {
+        return Err(GradeError::Incompatible {
+            path: out.join("gradebook.sqlite"),
+            message: format!("this gradebook is for course {}, not {}; grade into another folder", old.course_code, summary.course_code),
+        });
+    }
+    store.set_key(&summary)?;
+
+    let wanted = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.clone()) } else { None }).collect();
+    let (mut handins, notes) = read_submissions(submissions, &ReadLimits { max_file_bytes: options.max_file_bytes, wanted })?;
+    if let Some(shard) = options.shard {
+        handins.retain(|h| shard.holds(&h.source));
+    }
+    let graded_under = format!("{}:{}", key.fingerprint, runner.fingerprint());
+    let known = store.graded()?;
+    let gone: Vec<String> = known.keys().filter(|s| !handins.iter().any(|h| &h.source == *s)).cloned().collect();
+    store.forget(&gone)?;
+    let hashes: Vec<String> = handins.iter().map(HandIn::content_hash).collect();
+    let todo: Vec<usize> = (0..handins.len()).filter(|&i| known.get(&handins[i].source) != Some(&(hashes[i].clone(), graded_under.clone()))).collect();
+
+    let start = Instant::now();
+    let total = todo.len();
+    progress(Progress { done: 0, total, elapsed: start.elapsed() });
+    let next = AtomicUsize::new(0);
+    let jobs = options.jobs.clamp(1, total.max(1));
+    let (tx, rx) = mpsc::sync_channel::<(Record, Vec<CodeRun>)>(jobs * 4);
+    std::thread::scope(|scope| -> Result<(), GradeError> {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (key, handins, hashes, todo, next, graded_under) = (&key, &handins, &hashes, &todo, &next, &graded_under);
+            let store_path = out.join("gradebook.sqlite");
+            scope.spawn(move || {
+                // Each worker reads cached code runs through its own connection.
+                let reader = Store::open(&store_path).ok();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = todo.get(n) else { break };
+                    let (record, runs) = grade_handin(key, &handins[i], &hashes[i], graded_under, runner, reader.as_ref());
+                    if tx.send((record, runs)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut done = 0;
+        for (record, runs) in rx {
+            store.put(&record)?;
+            for run in runs {
+                store.put_code_run(&run.exercise_key, &run.code_hash, &run.outcomes)?;
+            }
+            done += 1;
+            progress(Progress { done, total, elapsed: start.elapsed() });
+        }
+        Ok(())
+    })?;
+
+    let records = store.records()?;
+    let mut result = BatchSummary {
+        handins: handins.len(),
+        graded: total,
+        unchanged: handins.len() - total,
+        errors: records.iter().filter(|r| r.error.is_some()).count(),
+        flagged: records.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
+        notes,
+    };
+    if !options.database_only {
+        let class = export::Class::new(summary, records, &export::overrides_path(out))?;
+        result.errors = class.students.iter().filter(|r| r.error.is_some()).count();
+        export::write_all(&class, out)?;
+    }
+    Ok(result)
+}
+
+/// Combines shard outputs (each a `gradebook.sqlite` in its folder) into `out`, writing
+/// exactly what a single run over all hand-ins writes.
+pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, GradeError> {
+    std::fs::create_dir_all(out).map_err(|e| GradeError::Output { path: out.to_owned(), message: e.to_string() })?;
+    let target = out.join("gradebook.sqlite");
+    let _ = std::fs::remove_file(&target);
+    let _ = std::fs::remove_file(out.join("gradebook.sqlite-wal"));
+    let _ = std::fs::remove_file(out.join("gradebook.sqlite-shm"));
+    let mut store = Store::open(&target)?;
+    let mut key: Option<KeySummary> = None;
+    for shard in shards {
+        let path = shard.join("gradebook.sqlite");
+        if !path.is_file() {
+            return Err(GradeError::Merge { message: format!("{} has no gradebook.sqlite", shard.display()) });
+        }
+        let other = Store::open(&path)?;
+        let Some(k) = other.key()? else {
+            return Err(GradeError::Merge { message: format!("{} holds no graded batch", path.display()) });
+        };
+        match &key {
+            Some(first) if first.fingerprint != k.fingerprint => {
+                return Err(GradeError::Merge { message: format!("{} was graded under another answer key than the first shard; regrade it", shard.display()) });
+            }
+            Some(_) => {}
+            None => key = Some(k),
+        }
+        let existing = store.graded()?;
+        if let Some(clash) = other.graded()?.keys().find(|s| existing.contains_key(*s)) {
+            return Err(GradeError::Merge { message: format!("hand-in `{clash}` is in two shards; were the shards made with the same N?") });
+        }
+        store.absorb(&other)?;
+    }
+    let Some(key) = key else {
+        return Err(GradeError::Merge { message: "no shards given".into() });
+    };
+    store.set_key(&key)?;
+    let records = store.records()?;
+    let class = export::Class::new(key, records, &export::overrides_path(out))?;
+    let summary = BatchSummary {
+        handins: class.students.len(),
+        graded: 0,
+        unchanged: class.students.len(),
+        errors: class.students.iter().filter(|r| r.error.is_some()).count(),
+        flagged: class.students.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
+        notes: Vec::new(),
+    };
+    export::write_all(&class, out)?;
+    Ok(summary)
+}
+
+/// A run of one exercise's code to remember.
+struct CodeRun {
+    exercise_key: String,
+    code_hash: String,
+    outcomes: Vec<CaseOutcome>,
+}
+
+/// Grades one hand-in. Never fails: what goes wrong becomes the hand-in's error row or
+/// an item's feedback.
+fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> (Record, Vec<CodeRun>) {
+    let mut record = Record {
+        source: handin.source.clone(),
+        student: handin.source.clone(),
+        content_hash: hash.to_owned(),
+        graded_under: graded_under.to_owned(),
+        error: None,
+        notes: handin.problems.clone(),
+        results: Vec::new(),
+    };
+    if let Some(e) = &handin.error {
+        record.error = Some(e.clone());
+        return (record, Vec::new());
+    }
+    let given = match handin.files.get(ANSWERS).map(|b| answers::parse(b)) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(message)) => {
+            record.error = Some(message);
+            return (record, Vec::new());
+        }
+        None => None,
+    };
+    if let Some(student) = given.as_ref().and_then(|a| a.student.clone()) {
+        record.student = student;
+    }
+    if !answers::valid_student_id(&record.student) {
+        record.error = Some(format!("`{}` cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`", record.student));
+        return (record, Vec::new());
+    }
+    let exercise_files: Vec<&str> = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.as_str()) } else { None }).collect();
+    if given.is_none() && !exercise_files.iter().any(|f| handin.files.contains_key(*f)) {
+        let mut expected = vec![ANSWERS];
+        expected.extend(&exercise_files);
+        record.error = Some(format!("nothing to grade: the hand-in has none of {}", expected.join(", ")));
+        return (record, Vec::new());
+    }
+    match &given {
+        Some(a) => record.notes.extend(a.unknown(key)),
+        None if key.items.iter().any(|i| !matches!(i.kind, ItemKind::Exercise(_))) => record.notes.push(format!("the hand-in has no {ANSWERS}: every quiz and challenge step scores 0")),
+        None => {}
+    }
+    let mut runs = Vec::new();
+    for item in &key.items {
+        let result = match &item.kind {
+            ItemKind::Choice { .. } | ItemKind::Numeric { .. } | ItemKind::Text { .. } => {
+                let answer = given.as_ref().zip(item.lesson.as_deref()).and_then(|(a, l)| a.quiz(l, &item.id));
+                quiz::grade_quiz(&item.id, &item.kind, item.max_points, answer)
+            }
+            ItemKind::Step { rubric, solution } => {
+                let (challenge, step) = item.id.split_once('/').unwrap_or((&item.id, ""));
+                let answer = given.as_ref().zip(item.lesson.as_deref()).and_then(|(a, l)| a.step(l, challenge, step));
+                rubric::grade_step(&item.id, rubric, solution, item.max_points, answer)
+            }
+            ItemKind::Exercise(exercise) => grade_code(&item.id, exercise, handin.files.get(&exercise.entry), runner, store, &mut runs),
+        };
+        record.results.push(result);
+    }
+    (record, runs)
+}
+
+fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dyn CodeRunner, store: Option<&Store>, runs: &mut Vec<CodeRun>) -> ItemResult {
+    let mut result = ItemResult { item: id.to_owned(), score: 0.0, max_score: exercise.points, answer: String::new(), feedback: Vec::new(), flag: None, detail: Detail::None, overridden: None };
+    let Some(code) = code else {
+        result.feedback.push(format!("{id}: no {} in the hand-in.", exercise.entry));
+        return result;
+    };
+    let code_hash = format!("{:016x}", lectern_lesson::stable_hash([code.as_slice()]));
+    result.answer = code_hash.clone();
+    let exercise_key = format!("{}:{}", Key::exercise_fingerprint(exercise), runner.fingerprint());
+    let cached = store.and_then(|s| s.code_run(&exercise_key, &code_hash).ok().flatten());
+    let outcomes = match cached {
+        Some(o) => o,
+        None => match runner.run(exercise, code) {
+            Ok(o) => {
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone() });
+                o
+            }
+            Err(message) => {
+                result.feedback.push(format!("{id}: the code could not be run: {message}"));
+                result.flag = Some("the code could not be run".to_owned());
+                return result;
+            }
+        },
+    };
+    result.score = outcomes.iter().map(|c| c.score).sum();
+    let passed = outcomes.iter().filter(|c| c.passed).count();
+    result.feedback.push(format!("{id}: {passed} of {} cases pass.", outcomes.len()));
+    for c in outcomes.iter().filter(|c| !c.passed) {
+        result.feedback.push(format!("{id} · {}: {}", c.name, c.message));
+    }
+    result.detail = Detail::Cases { cases: outcomes };
+    result
+}

@@ -1,0 +1,43 @@
+//! What can stop a whole batch (as opposed to one hand-in, which gets its own error row).
+
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum GradeError {
+    /// The submissions folder or zip cannot be read at all.
+    Submissions { path: PathBuf, message: String },
+    /// The output folder or one of its files cannot be written.
+    Output { path: PathBuf, message: String },
+    /// The gradebook database failed.
+    Database { path: PathBuf, message: String },
+    /// The gradebook belongs to another course, or was written by an incompatible version.
+    Incompatible { path: PathBuf, message: String },
+    /// `overrides.toml` is malformed or names what does not exist.
+    Overrides { path: PathBuf, message: String },
+    /// Shards that cannot be merged.
+    Merge { message: String },
+    /// The runner cannot run code at all (no Python, no sandbox).
+    Runner(lectern_runner::RunnerError),
+}
+
+impl std::fmt::Display for GradeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GradeError::Submissions { path, message } => write!(f, "cannot read the hand-ins at {}: {message}", path.display()),
+            GradeError::Output { path, message } => write!(f, "cannot write {}: {message}", path.display()),
+            GradeError::Database { path, message } => write!(f, "gradebook {}: {message}", path.display()),
+            GradeError::Incompatible { path, message } => write!(f, "{}: {message}", path.display()),
+            GradeError::Overrides { path, message } => write!(f, "{}: {message}", path.display()),
+            GradeError::Merge { message } => write!(f, "cannot merge: {message}"),
+            GradeError::Runner(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for GradeError {}
+
+impl From<lectern_runner::RunnerError> for GradeError {
+    fn from(e: lectern_runner::RunnerError) -> Self {
+        GradeError::Runner(e)
+    }
+}

@@ -1,0 +1,193 @@
+//! The files made from the gradebook: `gradebook.csv`, `students/<id>/results.json`
+//! and `report.html`. They depend on the gradebook (and `overrides.toml`) only, so a
+//! rerun and a merge of shards write the same bytes as one clean run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::answers::valid_student_id;
+use crate::overrides::{self, Override};
+use crate::quiz::number;
+use crate::store::{KeySummary, Record};
+use crate::{Detail, GradeError};
+
+/// A graded class, ready to export: overrides applied, clashing claims made errors.
+#[derive(Debug, Clone)]
+pub struct Class {
+    pub key: KeySummary,
+    /// Sorted by student, then source folder.
+    pub students: Vec<Record>,
+    /// Overrides that name no hand-in of the class.
+    pub unused_overrides: Vec<Override>,
+}
+
+/// Where the instructor keeps overrides: beside the outputs, never written by Lectern.
+pub fn overrides_path(out: &Path) -> PathBuf {
+    out.join("overrides.toml")
+}
+
+impl Class {
+    pub fn new(key: KeySummary, mut students: Vec<Record>, overrides_file: &Path) -> Result<Class, GradeError> {
+        // Two folders claiming one student: neither is graded until the instructor says
+        // which is theirs.
+        let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &students {
+            claims.entry(r.student.clone()).or_default().push(r.source.clone());
+        }
+        for r in &mut students {
+            let sources = &claims[&r.student];
+            if sources.len() > 1 {
+                r.error = Some(format!(
+                    "the folders {} all claim student `{}`; none is graded until one is renamed or its answers.toml fixed",
+                    sources.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                    r.student
+                ));
+            }
+        }
+        let mut unused = Vec::new();
+        for o in overrides::read(overrides_file, &key)? {
+            let target = students.iter_mut().find(|r| r.student == o.student && r.error.is_none()).and_then(|r| r.results.iter_mut().find(|x| x.item == o.item));
+            match target {
+                Some(result) => {
+                    result.score = o.points;
+                    result.overridden = Some(o.comment.clone());
+                }
+                None => unused.push(o),
+            }
+        }
+        Ok(Class { key, students, unused_overrides: unused })
+    }
+
+    /// The records that are graded (not error rows).
+    pub fn graded(&self) -> impl Iterator<Item = &Record> {
+        self.students.iter().filter(|r| r.error.is_none())
+    }
+}
+
+/// Writes every export of `class` into `out`.
+pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
+    write(&out.join("gradebook.csv"), gradebook_csv(class).as_bytes())?;
+    write(&out.join("report.html"), crate::report::render(class).as_bytes())?;
+    let students = out.join("students");
+    let mut keep = std::collections::BTreeSet::new();
+    for r in &class.students {
+        if !valid_student_id(&r.student) || !keep.insert(r.student.clone()) {
+            continue;
+        }
+        let dir = students.join(&r.student);
+        std::fs::create_dir_all(&dir).map_err(|e| GradeError::Output { path: dir.clone(), message: e.to_string() })?;
+        let json = serde_json::to_string_pretty(&results_json(class, r)).unwrap_or_default() + "\n";
+        write(&dir.join("results.json"), json.as_bytes())?;
+    }
+    // Students no longer in the class lose their old results.
+    if let Ok(entries) = std::fs::read_dir(&students) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !keep.contains(&name) && entry.path().join("results.json").is_file() {
+                let _ = std::fs::remove_file(entry.path().join("results.json"));
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file, unless it already holds them.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), GradeError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| GradeError::Output { path: path.to_owned(), message: e.to_string() })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
+/// One row per student, a column per item, the total, and an `Error` column. The first
+/// columns and the `Points Possible` row are the ones Canvas's gradebook import reads.
+pub fn gradebook_csv(class: &Class) -> String {
+    let mut out = String::new();
+    let mut header = vec!["Student".to_owned(), "SIS User ID".into(), "SIS Login ID".into(), "Section".into()];
+    header.extend(class.key.items.iter().map(|i| i.id.clone()));
+    header.extend(["Total".to_owned(), "Error".into()]);
+    out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+    out.push('\n');
+    let mut possible = vec!["Points Possible".to_owned(), String::new(), String::new(), String::new()];
+    possible.extend(class.key.items.iter().map(|i| number(i.max_points)));
+    possible.extend([number(class.key.max_total()), String::new()]);
+    out.push_str(&possible.join(","));
+    out.push('\n');
+    for r in &class.students {
+        let mut row = vec![r.student.clone(), r.student.clone(), r.student.clone(), String::new()];
+        match &r.error {
+            Some(e) => {
+                row.extend(class.key.items.iter().map(|_| String::new()));
+                row.extend([String::new(), e.clone()]);
+            }
+            None => {
+                for item in &class.key.items {
+                    row.push(r.results.iter().find(|x| x.item == item.id).map_or(String::new(), |x| number(x.score)));
+                }
+                row.extend([number(r.score()), String::new()]);
+            }
+        }
+        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Gradescope's `results.json` fields for one student: score, max_score, output, tests[].
+pub fn results_json(class: &Class, r: &Record) -> serde_json::Value {
+    let max = class.key.max_total();
+    let mut notes = r.notes.clone();
+    if let Some(e) = &r.error {
+        notes.insert(0, format!("This hand-in could not be graded: {e}"));
+        return json!({ "score": 0.0, "max_score": max, "output": notes.join("\n"), "tests": [] });
+    }
+    let mut tests = Vec::new();
+    for (result, item) in r.results.iter().zip(&class.key.items) {
+        let status = if result.score >= result.max_score && result.max_score > 0.0 { "passed" } else { "failed" };
+        let mut output = result.feedback.join("\n");
+        if let Some(comment) = &result.overridden {
+            output.push_str(&format!("\nInstructor: {comment} ({} of {} points)", number(result.score), number(result.max_score)));
+        }
+        let mut test = json!({
+            "name": format!("{} ({})", item.id, item.kind),
+            "score": result.score,
+            "max_score": result.max_score,
+            "status": status,
+            "output": output,
+        });
+        if let Detail::Cases { cases } = &result.detail
+            && result.overridden.is_none()
+        {
+            // An exercise is shown case by case, hidden cases without their values.
+            for c in cases {
+                tests.push(json!({
+                    "name": format!("{} · {}", item.id, c.name),
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": if c.passed { "passed" } else { "failed" },
+                    "output": c.message,
+                    "visibility": if c.visible { "visible" } else { "after_published" },
+                }));
+            }
+            continue;
+        }
+        if result.flag.is_some() && result.overridden.is_none() {
+            test["tags"] = json!(["review"]);
+        }
+        tests.push(test);
+    }
+    json!({
+        "score": r.score(),
+        "max_score": max,
+        "output": if notes.is_empty() { format!("{} of {} points.", number(r.score()), number(max)) } else { format!("{} of {} points.\n{}", number(r.score()), number(max), notes.join("\n")) },
+        "tests": tests,
+    })
+}

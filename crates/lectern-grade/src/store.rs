@@ -1,0 +1,306 @@
+//! `gradebook.sqlite`: every hand-in, its content hash, every result. The other output
+//! files are made from it alone, so that shards merge into exactly what one run gives.
+//!
+//! Each hand-in's results are written in one transaction: a batch killed at any point
+//! leaves every hand-in either fully recorded or not at all, and a rerun picks up the
+//! rest. WAL with `synchronous=NORMAL` keeps that across a killed process (a commit is
+//! in the log before the call returns) without an fsync per hand-in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::key::{ItemKind, Key};
+use crate::{CaseOutcome, GradeError, ItemResult};
+
+/// Bumped when the tables change; an older gradebook is refused, not misread.
+const SCHEMA: &str = "1";
+
+/// What the exports need of the key, kept in the gradebook so that they need no course.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeySummary {
+    pub course_code: String,
+    pub course_title: String,
+    pub fingerprint: String,
+    pub items: Vec<ItemSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemSummary {
+    pub id: String,
+    pub lesson: Option<String>,
+    /// `single choice`, `multiple choice`, `numeric`, `text`, `challenge step`, `exercise`.
+    pub kind: String,
+    pub max_points: f64,
+    /// Choice quizzes: (letter, correct, text) in author order.
+    #[serde(default)]
+    pub options: Vec<(char, bool, String)>,
+    /// Challenge steps: each rubric item's points and feedback.
+    #[serde(default)]
+    pub rubric: Vec<(f64, String)>,
+    /// Exercises: each case's name (and behaviour check's), in order.
+    #[serde(default)]
+    pub cases: Vec<String>,
+}
+
+impl KeySummary {
+    pub fn new(course: &lectern_lesson::Course, key: &Key) -> KeySummary {
+        let items = key
+            .items
+            .iter()
+            .map(|item| {
+                let mut s = ItemSummary { id: item.id.clone(), lesson: item.lesson.clone(), kind: item.kind.name().to_owned(), max_points: item.max_points, options: Vec::new(), rubric: Vec::new(), cases: Vec::new() };
+                match &item.kind {
+                    ItemKind::Choice { options, .. } => s.options = options.iter().map(|o| (o.letter, o.correct, o.text.clone())).collect(),
+                    ItemKind::Step { rubric, .. } => s.rubric = rubric.iter().map(|r| (r.points, r.feedback.clone())).collect(),
+                    ItemKind::Exercise(e) => {
+                        s.cases = e.cases.iter().map(|c| c.name.clone()).collect();
+                        s.cases.extend(e.checks.iter().map(|c| format!("check: {}", c.property.name())));
+                    }
+                    ItemKind::Numeric { .. } | ItemKind::Text { .. } => {}
+                }
+                s
+            })
+            .collect();
+        KeySummary { course_code: course.config.code.clone(), course_title: course.config.title.clone(), fingerprint: key.fingerprint.clone(), items }
+    }
+
+    pub fn max_total(&self) -> f64 {
+        self.items.iter().map(|i| i.max_points).sum()
+    }
+}
+
+/// One hand-in as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub source: String,
+    pub student: String,
+    pub content_hash: String,
+    /// The key fingerprint (and secret digest) it was graded under.
+    pub graded_under: String,
+    /// Set when the hand-in could not be graded.
+    pub error: Option<String>,
+    /// Messages about the hand-in as a whole (unknown IDs, files not read, …).
+    pub notes: Vec<String>,
+    /// In key order; empty for an error row.
+    pub results: Vec<ItemResult>,
+}
+
+impl Record {
+    pub fn score(&self) -> f64 {
+        self.results.iter().map(|r| r.score).sum()
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, GradeError> {
+        let db = |e: rusqlite::Error| GradeError::Database { path: path.to_owned(), message: e.to_string() };
+        let conn = Connection::open(path).map_err(db)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             PRAGMA busy_timeout=5000;
+             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS handins (
+                 source TEXT PRIMARY KEY,
+                 student TEXT NOT NULL,
+                 content_hash TEXT NOT NULL,
+                 graded_under TEXT NOT NULL,
+                 error TEXT,
+                 notes TEXT NOT NULL,
+                 score REAL NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS results (
+                 source TEXT NOT NULL REFERENCES handins(source) ON DELETE CASCADE,
+                 position INTEGER NOT NULL,
+                 item TEXT NOT NULL,
+                 score REAL NOT NULL,
+                 max_score REAL NOT NULL,
+                 answer TEXT NOT NULL,
+                 feedback TEXT NOT NULL,
+                 flag TEXT,
+                 detail TEXT NOT NULL,
+                 PRIMARY KEY (source, item)
+             );
+             CREATE TABLE IF NOT EXISTS code_runs (
+                 exercise_key TEXT NOT NULL,
+                 code_hash TEXT NOT NULL,
+                 outcomes TEXT NOT NULL,
+                 PRIMARY KEY (exercise_key, code_hash)
+             );",
+        )
+        .map_err(db)?;
+        let store = Store { conn, path: path.to_owned() };
+        match store.meta("schema")? {
+            None => store.set_meta("schema", SCHEMA)?,
+            Some(s) if s == SCHEMA => {}
+            Some(s) => return Err(GradeError::Incompatible { path: path.to_owned(), message: format!("written by another version of Lectern (schema {s}, this one reads {SCHEMA}); grade into a new folder") }),
+        }
+        Ok(store)
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> GradeError + '_ {
+        |e| GradeError::Database { path: self.path.clone(), message: e.to_string() }
+    }
+
+    pub fn meta(&self, name: &str) -> Result<Option<String>, GradeError> {
+        self.conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(self.err())
+    }
+
+    pub fn set_meta(&self, name: &str, value: &str) -> Result<(), GradeError> {
+        self.conn.execute("INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value", [name, value]).map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The key the gradebook was last written with.
+    pub fn key(&self) -> Result<Option<KeySummary>, GradeError> {
+        let Some(json) = self.meta("key")? else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| GradeError::Database { path: self.path.clone(), message: format!("the stored key is unreadable: {e}") })
+    }
+
+    pub fn set_key(&self, key: &KeySummary) -> Result<(), GradeError> {
+        self.set_meta("key", &serde_json::to_string(key).unwrap_or_default())
+    }
+
+    /// source → (content hash, what it was graded under), for every recorded hand-in.
+    pub fn graded(&self) -> Result<HashMap<String, (String, String)>, GradeError> {
+        let mut stmt = self.conn.prepare("SELECT source, content_hash, graded_under FROM handins").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?)))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Forgets hand-ins that are no longer among the submissions.
+    pub fn forget(&mut self, sources: &[String]) -> Result<(), GradeError> {
+        let tx = self.conn.transaction().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
+        for s in sources {
+            tx.execute("DELETE FROM results WHERE source = ?1", [s]).map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
+            tx.execute("DELETE FROM handins WHERE source = ?1", [s]).map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
+        }
+        tx.commit().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Records one hand-in and all its results, replacing what was there, in one
+    /// transaction.
+    pub fn put(&mut self, record: &Record) -> Result<(), GradeError> {
+        let path = self.path.clone();
+        let db = move |e: rusqlite::Error| GradeError::Database { path: path.clone(), message: e.to_string() };
+        let tx = self.conn.transaction().map_err(&db)?;
+        tx.execute("DELETE FROM results WHERE source = ?1", [&record.source]).map_err(&db)?;
+        tx.execute(
+            "INSERT INTO handins (source, student, content_hash, graded_under, error, notes, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(source) DO UPDATE SET student = excluded.student, content_hash = excluded.content_hash, graded_under = excluded.graded_under,
+                 error = excluded.error, notes = excluded.notes, score = excluded.score",
+            params![record.source, record.student, record.content_hash, record.graded_under, record.error, serde_json::to_string(&record.notes).unwrap_or_default(), record.score()],
+        )
+        .map_err(&db)?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO results (source, position, item, score, max_score, answer, feedback, flag, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(&db)?;
+            for (i, r) in record.results.iter().enumerate() {
+                stmt.execute(params![
+                    record.source,
+                    i as i64,
+                    r.item,
+                    r.score,
+                    r.max_score,
+                    r.answer,
+                    serde_json::to_string(&r.feedback).unwrap_or_default(),
+                    r.flag,
+                    serde_json::to_string(&r.detail).unwrap_or_default()
+                ])
+                .map_err(&db)?;
+            }
+        }
+        tx.commit().map_err(&db)
+    }
+
+    /// Every recorded hand-in with its results, sorted by student then source.
+    pub fn records(&self) -> Result<Vec<Record>, GradeError> {
+        let mut records: Vec<Record> = {
+            let mut stmt = self.conn.prepare("SELECT source, student, content_hash, graded_under, error, notes FROM handins").map_err(self.err())?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Record {
+                        source: r.get(0)?,
+                        student: r.get(1)?,
+                        content_hash: r.get(2)?,
+                        graded_under: r.get(3)?,
+                        error: r.get(4)?,
+                        notes: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+                        results: Vec::new(),
+                    })
+                })
+                .map_err(self.err())?;
+            rows.collect::<Result<_, _>>().map_err(self.err())?
+        };
+        let mut index: HashMap<String, usize> = records.iter().enumerate().map(|(i, r)| (r.source.clone(), i)).collect();
+        let mut stmt = self.conn.prepare("SELECT source, item, score, max_score, answer, feedback, flag, detail FROM results ORDER BY source, position").map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ItemResult {
+                        item: r.get(1)?,
+                        score: r.get(2)?,
+                        max_score: r.get(3)?,
+                        answer: r.get(4)?,
+                        feedback: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+                        flag: r.get(6)?,
+                        detail: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                        overridden: None,
+                    },
+                ))
+            })
+            .map_err(self.err())?;
+        for row in rows {
+            let (source, result) = row.map_err(self.err())?;
+            if let Some(&i) = index.get(&source) {
+                records[i].results.push(result);
+            }
+        }
+        index.clear();
+        records.sort_by(|a, b| (&a.student, &a.source).cmp(&(&b.student, &b.source)));
+        Ok(records)
+    }
+
+    /// A cached run of one exercise's code, if the same code ran under the same key.
+    pub fn code_run(&self, exercise_key: &str, code_hash: &str) -> Result<Option<Vec<CaseOutcome>>, GradeError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT outcomes FROM code_runs WHERE exercise_key = ?1 AND code_hash = ?2", [exercise_key, code_hash], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    pub fn put_code_run(&self, exercise_key: &str, code_hash: &str, outcomes: &[CaseOutcome]) -> Result<(), GradeError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)",
+                params![exercise_key, code_hash, serde_json::to_string(outcomes).unwrap_or_default()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Copies every hand-in and code run of `other` into this gradebook (shard merge).
+    pub fn absorb(&mut self, other: &Store) -> Result<(), GradeError> {
+        for record in other.records()? {
+            self.put(&record)?;
+        }
+        let mut stmt = other.conn.prepare("SELECT exercise_key, code_hash, outcomes FROM code_runs").map_err(other.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(other.err())?;
+        for row in rows {
+            let (k, h, o) = row.map_err(other.err())?;
+            self.conn.execute("INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)", params![k, h, o]).map_err(self.err())?;
+        }
+        Ok(())
+    }
+}

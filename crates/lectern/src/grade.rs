@@ -1,0 +1,143 @@
+//! `lectern grade`: a whole class in one batch — quizzes and challenge steps from the
+//! course's key, code through the runner's sandbox — into a resumable gradebook and its
+//! exports; `lectern grade merge` combines shards.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use lectern_grade::code::SandboxRunner;
+use lectern_grade::{BatchOptions, BatchSummary, Progress, Shard};
+use lectern_runner::sandbox::{Isolation, Limits};
+
+use crate::{check, report};
+
+pub struct GradeArgs<'a> {
+    pub course: &'a Path,
+    pub submissions: &'a Path,
+    pub out: &'a Path,
+    pub jobs: Option<usize>,
+    pub device: &'a str,
+    pub shard: Option<&'a str>,
+    pub secret: Option<&'a str>,
+    pub no_sandbox: bool,
+    pub time_limit: u64,
+    pub max_file_size: u64,
+}
+
+pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
+    let started = Instant::now();
+    let Some(loaded) = check::load_and_report(args.course, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let course = &loaded.course;
+    if args.out.starts_with(args.submissions) {
+        bail!("--out {} is inside the hand-ins folder; choose another folder", args.out.display());
+    }
+    let shard = match args.shard {
+        Some(s) => Some(Shard::parse(s).ok_or_else(|| anyhow::anyhow!("--shard {s}: expected K/N with 1 ≤ K ≤ N, e.g. 2/8"))?),
+        None => None,
+    };
+    let choice = lectern_runner::device::DeviceChoice::parse(args.device)?;
+    let (device, used) = lectern_runner::device::select(choice)?;
+    let needs_code = !course.exercises.is_empty();
+    if needs_code && !args.no_sandbox {
+        lectern_runner::sandbox::bubblewrap_available()?;
+    }
+    let isolation = if args.no_sandbox {
+        eprintln!("{}: --no-sandbox: student code runs without isolation", report::paint("warning", report::Style::Warning));
+        Isolation::None
+    } else {
+        Isolation::Bubblewrap
+    };
+    let limits = Limits { cpu_seconds: args.time_limit.max(1), wall: Duration::from_secs(args.time_limit.max(1)), ..Limits::default() };
+    let secret = args.secret.map(|s| lectern_lesson::stable_hash([s.as_bytes()]));
+    let runner = SandboxRunner::new(course.config.runner.requirements.clone(), limits, isolation, device, lectern_runner::python::cache_dir(), secret);
+    let options = BatchOptions {
+        jobs: args.jobs.unwrap_or_else(|| BatchOptions::default().jobs).max(1),
+        shard,
+        max_file_bytes: args.max_file_size,
+        database_only: shard.is_some(),
+    };
+    let bar = Bar::new();
+    let summary = lectern_grade::grade_batch(course, args.submissions, args.out, &options, &runner, &|p| bar.show(p))?;
+    bar.finish();
+    print_summary(&summary, args.out, started, shard.is_some(), needs_code.then_some(used.name()));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<ExitCode> {
+    let started = Instant::now();
+    let summary = lectern_grade::merge_shards(shards, out)?;
+    print_summary(&summary, out, started, false, None);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(s: &BatchSummary, out: &Path, started: Instant, shard: bool, device: Option<&str>) {
+    for note in &s.notes {
+        eprintln!("{}: {note}", report::paint("note", report::Style::Note));
+    }
+    let on = device.map(|d| format!(" (code on {d})")).unwrap_or_default();
+    println!(
+        "graded {} hand-in{}{on}: {} new or changed, {} unchanged; {} could not be graded; {} answer{} flagged for review; in {:.2} s",
+        s.handins,
+        if s.handins == 1 { "" } else { "s" },
+        s.graded,
+        s.unchanged,
+        s.errors,
+        s.flagged,
+        if s.flagged == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64()
+    );
+    if shard {
+        println!("wrote {} (combine the shards with `lectern grade merge --out DIR SHARD…`)", out.join("gradebook.sqlite").display());
+    } else {
+        println!("wrote {}: gradebook.csv, gradebook.sqlite, report.html, students/<id>/results.json", out.display());
+    }
+}
+
+/// A progress bar with rate and ETA on a terminal; on a pipe, a line every 10 %.
+struct Bar {
+    tty: bool,
+    last: Mutex<(Instant, usize)>,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        Bar { tty: std::io::stderr().is_terminal(), last: Mutex::new((Instant::now(), 0)) }
+    }
+
+    fn show(&self, p: Progress) {
+        let Ok(mut last) = self.last.lock() else { return };
+        if p.total == 0 {
+            return;
+        }
+        let rate = p.done as f64 / p.elapsed.as_secs_f64().max(1e-9);
+        let eta = if p.done == 0 { String::from("?") } else { format!("{:.0} s", (p.total - p.done) as f64 / rate) };
+        if self.tty {
+            if p.done != p.total && last.0.elapsed() < Duration::from_millis(100) {
+                return;
+            }
+            let width = 30;
+            let filled = width * p.done / p.total;
+            eprint!("\r[{}{}] {}/{} · {:.1}/s · ETA {eta}   ", "#".repeat(filled), ".".repeat(width - filled), p.done, p.total, rate);
+            let _ = std::io::stderr().flush();
+        } else {
+            let step = (p.total / 10).max(1);
+            if p.done / step == last.1 / step && p.done != p.total {
+                return;
+            }
+            eprintln!("graded {}/{} · {:.1}/s · ETA {eta}", p.done, p.total, rate);
+        }
+        *last = (Instant::now(), p.done);
+    }
+
+    fn finish(&self) {
+        if self.tty && self.last.lock().is_ok_and(|l| l.1 > 0) {
+            eprintln!();
+        }
+    }
+}
