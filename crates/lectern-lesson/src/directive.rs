@@ -165,12 +165,18 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
 /// `<!-- … -->` comments that start a line: (start, end) byte ranges.
 fn html_comments(text: &str, start: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    let bytes = text.as_bytes();
     let mut from = start;
-    while let Some(i) = text[from..].find("<!--") {
+    // Most lessons hold no `<` at all: look for that byte, then for the rest.
+    while let Some(i) = memchr::memchr(b'<', &bytes[from..]) {
         let at = from + i;
-        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-        let end = text[at + 4..].find("-->").map_or(text.len(), |e| at + 4 + e + 3);
-        if at - line_start <= 3 && text[line_start..at].bytes().all(|b| b == b' ') {
+        if !bytes[at..].starts_with(b"<!--") {
+            from = at + 1;
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+        let end = memchr::memmem::find(&bytes[at + 4..], b"-->").map_or(text.len(), |e| at + 4 + e + 3);
+        if at - line_start <= 3 && bytes[line_start..at].iter().all(|&b| b == b' ') {
             out.push((at, end));
         }
         from = end.max(at + 4);

@@ -15,6 +15,7 @@ pub mod lesson;
 pub mod markdown;
 pub mod model;
 pub mod regex_check;
+pub mod tex_check;
 
 pub use course::{load_course, load_course_cached, CourseCache, LoadedCourse};
 pub use diag::{Diagnostic, Severity, Span};
