@@ -289,7 +289,7 @@ fn breakdown(item: &ItemSummary, answers: &[Option<&ItemResult>]) -> Breakdown {
         }
         let mut failures: Vec<(String, usize)> = failures.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
         // Stable: the BTreeMap gave name order, so ties stay by name.
-        failures.sort_by(|a, b| b.1.cmp(&a.1));
+        failures.sort_by_key(|f| std::cmp::Reverse(f.1));
         let cases = item.cases.iter().zip(passed).map(|(name, passed)| CaseStats { name: name.clone(), passed, rate: percent(passed, n) }).collect();
         return Breakdown::Exercise(ExerciseStats { cases, not_run, failures });
     }
