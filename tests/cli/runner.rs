@@ -128,3 +128,63 @@ fn huge_output_is_capped() {
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.len() < 200 << 10, "{} bytes of output came through", output.stdout.len());
 }
+
+/// Solutions that are right on every visible case but break a behaviour: each file's first
+/// line names the check it must fail (`# LEAKS (no-future-leak): …`, `# FAILS stable-large-logits: …`).
+#[test]
+fn solutions_right_on_the_cases_but_wrong_in_behaviour_fail_their_check() {
+    let leaky = root().join("tests/fixtures/runner/leaky");
+    let mut checked = 0;
+    for exercise in fs::read_dir(&leaky).expect("fixtures").flatten() {
+        let name = exercise.file_name().to_string_lossy().into_owned();
+        for file in fs::read_dir(exercise.path()).expect("folder").flatten().map(|e| e.path()) {
+            let text = fs::read_to_string(&file).expect("fixture");
+            let first = text.lines().next().unwrap_or("");
+            let property = ["no-future-leak", "padding-respected", "kv-cache-consistent", "stable-large-logits", "batch-independent"]
+                .into_iter()
+                .find(|p| first.contains(p))
+                .unwrap_or_else(|| panic!("{}: the first line names no check", file.display()));
+            let (code, json) = test("courses/ai012", &name, &file, &[]);
+            assert_eq!(code, 1, "{}: {json:#}", file.display());
+            for t in json["tests"].as_array().expect("tests") {
+                let test_name = t["name"].as_str().unwrap_or("");
+                let verdict = t["verdict"]["verdict"].as_str().unwrap_or("?");
+                if !test_name.starts_with("check: ") {
+                    assert_eq!(verdict, "pass", "{}: case {test_name}: {t:#}", file.display());
+                } else if test_name == format!("check: {property}") {
+                    assert_eq!(verdict, "property-failed", "{}: {t:#}", file.display());
+                    assert!(t["output"].as_str().unwrap_or("").contains("does not hold"), "{t:#}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 4, "only {checked} leaky solutions were checked");
+}
+
+#[test]
+fn solutions_pass_every_behaviour_check_and_checks_are_scored_like_cases() {
+    let solution = root().join("courses/ai012/exercises/kv-cache/solution.py");
+    let (code, json) = test("courses/ai012", "kv-cache", &solution, &[]);
+    assert_eq!(code, 0, "{json:#}");
+    let names: Vec<&str> = json["tests"].as_array().expect("tests").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(names.contains(&"check: kv-cache-consistent") && names.contains(&"check: batch-independent"), "{names:?}");
+    // 12 points over 2 visible + 2 hidden cases and 2 checks.
+    assert_eq!(json["tests"][0]["max_score"], 2.0, "{json:#}");
+}
+
+#[test]
+fn lectern_check_rejects_a_behaviour_check_that_does_not_fit_the_reference() {
+    let dir = crate::tempdir("runner-check-misfit");
+    crate::site::copy_dir(&root().join("tests/fixtures/runner/course"), &dir);
+    let toml = dir.join("exercises/attention/exercise.toml");
+    let mut text = fs::read_to_string(&toml).expect("exercise.toml");
+    text.push_str("\n[[check]]\nproperty = \"kv-cache-consistent\"\n\n[[check]]\nproperty = \"no-future-leak\"\n");
+    fs::write(&toml, text).expect("write");
+    let output = lectern(&root(), &["check", dir.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(stderr.contains("the check `kv-cache-consistent` does not fit the reference `attention`; it fits kv-cache"), "{stderr}");
+    assert!(!stderr.contains("`no-future-leak`"), "{stderr}");
+    let _ = fs::remove_dir_all(&dir);
+}

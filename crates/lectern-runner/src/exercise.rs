@@ -1,5 +1,6 @@
 //! Whether an exercise, as the course wrote it, can run against its reference: the name
-//! exists, every case gives the inputs the reference takes and only arguments it knows.
+//! exists, every case gives the inputs the reference takes and only arguments it knows,
+//! and every `[[check]]` fits the reference (and can take its sizes from a case).
 //! `lectern check` reports these with the rest of the course's diagnostics.
 
 use lectern_lesson::model::{ArgValue, Exercise};
@@ -65,6 +66,15 @@ pub fn check_exercise(exercise: &Exercise) -> Vec<ExerciseProblem> {
                 problem(format!("`{}` needs the argument `{}` ({})", reference.name, param.name, param.doc));
             }
         }
+    }
+    for check in &exercise.checks {
+        let property = check.property;
+        let problem = match crate::behaviour::plan(exercise, &reference, property, 0, &candle_core::Device::Cpu) {
+            Ok(Ok(_)) => continue,
+            Ok(Err(why)) => why,
+            Err(e) => format!("the check `{}` cannot be prepared: {e}", property.name()),
+        };
+        problems.push(ExerciseProblem { case: None, message: problem });
     }
     problems
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType as CDType, Device, Tensor};
-use lectern_lesson::model::{ArgValue, Case, DType, Exercise};
+use lectern_lesson::model::{ArgValue, Case, DType, Exercise, Property};
 use serde::Serialize;
 
+use crate::behaviour;
 use crate::reference::{self, InputKind, Judgement, Reference};
 use crate::sandbox::{Exit, Sandbox};
 use crate::RunnerError;
@@ -73,7 +74,17 @@ pub enum Cases {
     All,
 }
 
-/// Runs `student` (a file holding the exercise's function) on the exercise's cases.
+/// How a hand-in is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    pub cases: Cases,
+    /// Mixed into the seeds of hidden cases and of behaviour checks at grading time, so
+    /// that their inputs cannot be known in advance. Visible cases never change.
+    pub secret: Option<u64>,
+}
+
+/// Runs `student` (a file holding the exercise's function) on the exercise's cases, then
+/// its behaviour checks (each a [`CaseResult`] named `check: PROPERTY`).
 pub fn test_exercise(
     exercise: &Exercise,
     student: &Path,
@@ -82,13 +93,41 @@ pub fn test_exercise(
     cases: Cases,
     scratch_root: &Path,
 ) -> Result<Vec<CaseResult>, RunnerError> {
+    test_exercise_with(exercise, student, sandbox, device, &RunOptions { cases, secret: None }, scratch_root)
+}
+
+/// [`test_exercise`] with every option: at grading time, `Cases::All` and a secret.
+pub fn test_exercise_with(
+    exercise: &Exercise,
+    student: &Path,
+    sandbox: &Sandbox,
+    device: &Device,
+    options: &RunOptions,
+    scratch_root: &Path,
+) -> Result<Vec<CaseResult>, RunnerError> {
     let reference = reference::by_name(&exercise.reference)
         .ok_or_else(|| RunnerError::UnknownReference { name: exercise.reference.clone() })?;
     let source = std::fs::read(student).map_err(|e| scratch(student, &e))?;
     let mut results = Vec::new();
-    for case in exercise.cases.iter().filter(|c| cases == Cases::All || c.visible) {
-        let verdict = run_case(exercise, &reference, case, &source, sandbox, device, scratch_root)?;
-        results.push(CaseResult { name: case.name.clone(), visible: case.visible, verdict: verdict.0, output: if case.visible { verdict.1 } else { String::new() } });
+    for case in exercise.cases.iter().filter(|c| options.cases == Cases::All || c.visible) {
+        let (verdict, printed) = run_case(exercise, &reference, case, options.secret, &source, sandbox, device, scratch_root)?;
+        results.push(CaseResult { name: case.name.clone(), visible: case.visible, verdict, output: if case.visible { printed } else { String::new() } });
+    }
+    for check in &exercise.checks {
+        let property = check.property;
+        let seed = check_seed(exercise, property, options.secret);
+        let probe = match behaviour::plan(exercise, &reference, property, seed, device)? {
+            Ok(probe) => probe,
+            Err(reason) => {
+                return Err(RunnerError::BadArgument { op: reference.name, arg: format!("[[check]] {}", property.name()), reason });
+            }
+        };
+        let (outcome, printed) = run_in_sandbox(exercise, reference.name, &probe.calls, &source, sandbox, scratch_root)?;
+        let verdict = match outcome {
+            Ok(got) => behaviour::judge(&probe, &got),
+            Err(verdict) => verdict,
+        };
+        results.push(CaseResult { name: format!("check: {}", property.name()), visible: true, verdict, output: printed });
     }
     Ok(results)
 }
@@ -102,29 +141,58 @@ pub fn case_seed(exercise: &Exercise, case: &Case) -> u64 {
     case.seed.unwrap_or_else(|| lectern_lesson::stable_hash([exercise.id.as_bytes(), case.name.as_bytes()]))
 }
 
+/// The seed a case is drawn from in a run: hidden cases mix in the grader's secret, if
+/// any; visible cases never change.
+pub fn case_seed_with(exercise: &Exercise, case: &Case, secret: Option<u64>) -> u64 {
+    let seed = case_seed(exercise, case);
+    match secret {
+        Some(secret) if !case.visible => mix(seed, secret),
+        _ => seed,
+    }
+}
+
+/// The seed of a behaviour check: from the exercise and the property, mixed with the
+/// grader's secret, if any.
+pub fn check_seed(exercise: &Exercise, property: Property, secret: Option<u64>) -> u64 {
+    let seed = lectern_lesson::stable_hash([exercise.id.as_bytes(), b"check", property.name().as_bytes()]);
+    secret.map_or(seed, |s| mix(seed, s))
+}
+
+fn mix(seed: u64, secret: u64) -> u64 {
+    lectern_lesson::stable_hash([b"secret".as_slice(), &seed.to_le_bytes(), &secret.to_le_bytes()])
+}
+
+/// The input tensors of `case` (on the CPU), exactly as the reference and the student's
+/// function both receive them in a run with `secret`.
+pub fn case_inputs(exercise: &Exercise, case: &Case, secret: Option<u64>) -> Result<BTreeMap<String, Tensor>, RunnerError> {
+    let reference = reference::by_name(&exercise.reference)
+        .ok_or_else(|| RunnerError::UnknownReference { name: exercise.reference.clone() })?;
+    draw_inputs(&reference, case, case_seed_with(exercise, case, secret))
+}
+
 /// SplitMix64: small, seedable, the same everywhere.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 }
 
 /// The case's input tensors, drawn from its seed.
-fn draw_inputs(exercise: &Exercise, reference: &Reference, case: &Case) -> Result<BTreeMap<String, Tensor>, RunnerError> {
-    let mut rng = Rng(case_seed(exercise, case));
+fn draw_inputs(reference: &Reference, case: &Case, seed: u64) -> Result<BTreeMap<String, Tensor>, RunnerError> {
+    let mut rng = Rng(seed);
     let mut inputs = BTreeMap::new();
     let op = reference.name;
     for (name, shape) in &case.inputs {
@@ -166,21 +234,44 @@ fn run_case(
     exercise: &Exercise,
     reference: &Reference,
     case: &Case,
+    secret: Option<u64>,
     source: &[u8],
     sandbox: &Sandbox,
     device: &Device,
     scratch_root: &Path,
 ) -> Result<(Verdict, String), RunnerError> {
-    let inputs = draw_inputs(exercise, reference, case)?;
+    let inputs = draw_inputs(reference, case, case_seed_with(exercise, case, secret))?;
     let on_device: BTreeMap<String, Tensor> = inputs
         .iter()
         .map(|(k, t)| t.to_device(device).map(|t| (k.clone(), t)))
         .collect::<Result<_, _>>()
         .map_err(RunnerError::candle(reference.name))?;
     let expected = reference.run(&on_device, &case.args, device)?;
+    let call = behaviour::Call { inputs, args: case.args.clone(), from: Vec::new() };
+    let (outcome, printed) = run_in_sandbox(exercise, reference.name, std::slice::from_ref(&call), source, sandbox, scratch_root)?;
+    let verdict = match outcome {
+        Ok(mut got) => judge(reference, case, &call.inputs, &expected, &got.pop().unwrap_or_default()),
+        Err(verdict) => verdict,
+    };
+    Ok((verdict, printed))
+}
 
+/// What each call returned, or why there is nothing to compare.
+type Outcome = Result<Vec<Vec<Tensor>>, Verdict>;
+
+/// Runs the student's function once per call in one sandboxed process; returns what each
+/// call returned (read back and checked here), or the verdict of what went wrong, and
+/// what the process printed.
+fn run_in_sandbox(
+    exercise: &Exercise,
+    op: &'static str,
+    calls: &[behaviour::Call],
+    source: &[u8],
+    sandbox: &Sandbox,
+    scratch_root: &Path,
+) -> Result<(Outcome, String), RunnerError> {
     // The scratch folder: the student's file, the inputs, the shim; nothing else.
-    // Unique per process and run, so that cases run side by side never share a folder.
+    // Unique per process and run, so that runs side by side never share a folder.
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = scratch_root.join(format!("case-{}-{run_id}", std::process::id()));
@@ -188,21 +279,32 @@ fn run_case(
     std::fs::create_dir_all(dir.join("in")).map_err(|e| scratch(&dir, &e))?;
     std::fs::write(dir.join(&exercise.entry), source).map_err(|e| scratch(&dir, &e))?;
     std::fs::write(dir.join("lectern_shim.py"), SHIM).map_err(|e| scratch(&dir, &e))?;
-    for (name, tensor) in &inputs {
-        tensor.write_npy(dir.join("in").join(format!("{name}.npy"))).map_err(RunnerError::candle(reference.name))?;
+    let mut described = Vec::new();
+    for (k, call) in calls.iter().enumerate() {
+        let folder = dir.join("in").join(k.to_string());
+        std::fs::create_dir_all(&folder).map_err(|e| scratch(&folder, &e))?;
+        for (name, tensor) in &call.inputs {
+            tensor.write_npy(folder.join(format!("{name}.npy"))).map_err(RunnerError::candle(op))?;
+        }
+        let args: serde_json::Map<String, serde_json::Value> =
+            call.args.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect();
+        let from: serde_json::Map<String, serde_json::Value> =
+            call.from.iter().map(|(name, j, i)| (name.clone(), serde_json::json!([j, i]))).collect();
+        let names: Vec<&String> = call.inputs.keys().collect();
+        described.push(serde_json::json!({ "inputs": names, "from": from, "args": args }));
     }
-    let args: serde_json::Map<String, serde_json::Value> =
-        case.args.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect();
-    let names: Vec<&String> = inputs.keys().collect();
-    let case_json = serde_json::json!({ "entry": exercise.entry, "function": exercise.function, "inputs": names, "args": args });
+    let case_json = serde_json::json!({ "entry": exercise.entry, "function": exercise.function, "calls": described });
     std::fs::write(dir.join("case.json"), case_json.to_string()).map_err(|e| scratch(&dir, &e))?;
     open_to_sandbox(&dir)?;
 
     let run = sandbox.run_python(&dir, &["lectern_shim.py"])?;
     let printed = format!("{}{}", run.stdout, run.stderr);
-    let verdict = judge(reference, case, &inputs, &expected, &dir, &run, sandbox.limits.cpu_seconds);
+    let outcome = match failure(&dir, &run, sandbox.limits.cpu_seconds) {
+        Some(verdict) => Err(verdict),
+        None => read_outputs(&dir, calls.len()),
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    Ok((verdict?, printed))
+    Ok((outcome, printed))
 }
 
 /// The sandbox's user must be able to write the scratch folder.
@@ -229,83 +331,92 @@ struct Status {
     name: String,
 }
 
-fn judge(
-    reference: &Reference,
-    case: &Case,
-    inputs: &BTreeMap<String, Tensor>,
-    expected: &BTreeMap<String, Tensor>,
-    dir: &Path,
-    run: &crate::sandbox::Run,
-    cpu_seconds: u64,
-) -> Result<Verdict, RunnerError> {
+/// The verdict of a run that did not finish every call (from the exit and the shim's
+/// status; the status alone never passes anything).
+fn failure(dir: &Path, run: &crate::sandbox::Run, cpu_seconds: u64) -> Option<Verdict> {
     let status: Status = std::fs::read(dir.join("status.json"))
         .ok()
         .filter(|b| b.len() < 1 << 20)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     match run.exit {
-        Exit::WallTimeout => return Ok(Verdict::Timeout { seconds: run.wall.as_secs_f64() }),
-        Exit::Signal(24) => return Ok(Verdict::CpuLimit { seconds: cpu_seconds }),
-        Exit::Signal(9) if status.status.is_empty() => return Ok(Verdict::MemoryLimit),
-        Exit::Signal(signal) => return Ok(Verdict::Crashed { signal }),
+        Exit::WallTimeout => return Some(Verdict::Timeout { seconds: run.wall.as_secs_f64() }),
+        Exit::Signal(24) => return Some(Verdict::CpuLimit { seconds: cpu_seconds }),
+        Exit::Signal(9) if status.status.is_empty() => return Some(Verdict::MemoryLimit),
+        Exit::Signal(signal) => return Some(Verdict::Crashed { signal }),
         _ => {}
     }
-    match status.status.as_str() {
-        "ok" => {}
-        "syntax_error" => return Ok(Verdict::SyntaxError { line: status.line, message: status.message }),
-        "import_error" => return Ok(Verdict::ImportError { message: status.message }),
-        "missing_function" => return Ok(Verdict::MissingFunction { name: status.name }),
-        "memory" => return Ok(Verdict::MemoryLimit),
-        "exception" => return Ok(Verdict::Exception { kind: status.kind, message: status.message, traceback: status.traceback }),
-        "bad_output" => return Ok(Verdict::BadOutput { reason: status.message }),
+    Some(match status.status.as_str() {
+        "ok" => return None,
+        "syntax_error" => Verdict::SyntaxError { line: status.line, message: status.message },
+        "import_error" => Verdict::ImportError { message: status.message },
+        "missing_function" => Verdict::MissingFunction { name: status.name },
+        "memory" => Verdict::MemoryLimit,
+        "exception" => Verdict::Exception { kind: status.kind, message: status.message, traceback: status.traceback },
+        "bad_output" => Verdict::BadOutput { reason: status.message },
         _ => {
             let code = match run.exit {
                 Exit::Code(c) => c,
                 _ => -1,
             };
-            return Ok(Verdict::ExitedEarly { code });
+            Verdict::ExitedEarly { code }
         }
+    })
+}
+
+/// Every call's outputs, `out/K/N.npy` (what status.json claims is not trusted: the files
+/// themselves are counted and checked).
+fn read_outputs(dir: &Path, calls: usize) -> Result<Vec<Vec<Tensor>>, Verdict> {
+    let mut all = Vec::with_capacity(calls);
+    for k in 0..calls {
+        let mut got = Vec::new();
+        for i in 0..=16 {
+            let path = dir.join("out").join(k.to_string()).join(format!("{i}.npy"));
+            let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
+            if !meta.is_file() || meta.len() > MAX_OUTPUT_FILE {
+                return Err(Verdict::BadOutput { reason: format!("output {i} is not a plain file of at most {MAX_OUTPUT_FILE} bytes") });
+            }
+            match read_npy_checked(&path) {
+                Ok(t) => got.push(t),
+                Err(reason) => return Err(Verdict::BadOutput { reason: format!("output {i}: {reason}") }),
+            }
+        }
+        all.push(got);
     }
-    // Outputs: exactly as many files as the reference has outputs (what status.json
-    // claims is not trusted).
-    let mut got = Vec::new();
-    for i in 0.. {
-        let path = dir.join("out").join(format!("{i}.npy"));
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
-        if !meta.is_file() || meta.len() > MAX_OUTPUT_FILE {
-            return Ok(Verdict::BadOutput { reason: format!("output {i} is not a plain file of at most {MAX_OUTPUT_FILE} bytes") });
-        }
-        match read_npy_checked(&path) {
-            Ok(t) => got.push(t),
-            Err(reason) => return Ok(Verdict::BadOutput { reason: format!("output {i}: {reason}") }),
-        }
-        if i > 16 {
-            break;
-        }
-    }
+    Ok(all)
+}
+
+/// A case's outputs against the reference's.
+fn judge(
+    reference: &Reference,
+    case: &Case,
+    inputs: &BTreeMap<String, Tensor>,
+    expected: &BTreeMap<String, Tensor>,
+    got: &[Tensor],
+) -> Verdict {
     let want: Vec<&Tensor> = reference.outputs.iter().filter_map(|n| expected.get(*n)).collect();
     if got.len() != want.len() {
-        return Ok(Verdict::WrongCount { expected: want.len(), got: got.len() });
+        return Verdict::WrongCount { expected: want.len(), got: got.len() };
     }
     if reference.judged_by == Judgement::MlmProperties {
-        return Ok(judge_mlm(case, inputs, &got));
+        return judge_mlm(case, inputs, got);
     }
     let mut worst_pass = 0.0f64;
     for (i, (g, e)) in got.iter().zip(&want).enumerate() {
         if g.dims() != e.dims() {
-            return Ok(Verdict::WrongShape { output: i, expected: e.dims().to_vec(), got: g.dims().to_vec() });
+            return Verdict::WrongShape { output: i, expected: e.dims().to_vec(), got: g.dims().to_vec() };
         }
         if g.dtype() != e.dtype() {
-            return Ok(Verdict::WrongDtype { output: i, expected: format!("{:?}", e.dtype()).to_lowercase(), got: format!("{:?}", g.dtype()).to_lowercase() });
+            return Verdict::WrongDtype { output: i, expected: format!("{:?}", e.dtype()).to_lowercase(), got: format!("{:?}", g.dtype()).to_lowercase() };
         }
         let as_f64 = |t: &Tensor| t.to_dtype(CDType::F64).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f64>());
         let (gv, ev) = match (as_f64(g), as_f64(e)) {
             (Ok(g), Ok(e)) => (g, e),
-            _ => return Ok(Verdict::BadOutput { reason: format!("output {i} cannot be read as numbers") }),
+            _ => return Verdict::BadOutput { reason: format!("output {i} cannot be read as numbers") },
         };
         let not_finite = gv.iter().zip(&ev).filter(|(g, e)| !g.is_finite() && e.is_finite()).count();
         if not_finite > 0 {
-            return Ok(Verdict::NotFinite { output: i, count: not_finite });
+            return Verdict::NotFinite { output: i, count: not_finite };
         }
         let (rtol, atol) = tolerances(case, e.dtype());
         let mut worst = (0usize, 0.0f64, 0.0f64, false); // index, abs, rel, failing
@@ -318,17 +429,17 @@ fn judge(
         }
         if worst.3 {
             let max_rel = gv.iter().zip(&ev).map(|(g, e)| (g - e).abs() / e.abs().max(1e-12)).fold(0.0, f64::max);
-            return Ok(Verdict::WrongValues {
+            return Verdict::WrongValues {
                 max_abs_error: gv.iter().zip(&ev).map(|(g, e)| (g - e).abs()).fold(0.0, f64::max),
                 max_rel_error: max_rel,
                 worst_index: unravel(worst.0, e.dims()),
                 expected: ev[worst.0],
                 got: gv[worst.0],
-            });
+            };
         }
         worst_pass = worst_pass.max(worst.1);
     }
-    Ok(Verdict::Pass { max_abs_error: worst_pass })
+    Verdict::Pass { max_abs_error: worst_pass }
 }
 
 /// Tolerances: the case's own, else by dtype.

@@ -16,6 +16,8 @@
 
 mod error;
 
+pub mod behaviour;
+
 pub mod device;
 pub mod exercise;
 pub mod harness;

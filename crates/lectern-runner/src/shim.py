@@ -1,8 +1,9 @@
 # Lectern's harness shim: runs inside the sandbox, never trusted by the grader.
-# It imports the student's file, calls the function with the case's inputs (by name,
-# from in/NAME.npy) and keyword arguments (case.json), and writes each returned value
-# to out/N.npy. What happened goes to status.json; the grader still checks every
-# output itself, so nothing written here can pass a case on its own.
+# It imports the student's file and calls the function once per entry of case.json's
+# "calls": inputs by name from in/K/NAME.npy (or, for a chained call, a value an earlier
+# call returned: "from": {NAME: [CALL, OUTPUT]}), keyword arguments from "args". Each
+# returned value goes to out/K/N.npy. What happened goes to status.json; the grader still
+# checks every output itself, so nothing written here can pass a case on its own.
 import json
 import os
 import sys
@@ -44,33 +45,44 @@ def main():
     if not callable(function):
         _status(status="missing_function", name=case["function"])
         return 3
-    kwargs = {}
-    for name in case["inputs"]:
-        kwargs[name] = np.load(os.path.join("in", name + ".npy"), allow_pickle=False)
-    kwargs.update(case["args"])
-    try:
-        result = function(**kwargs)
-    except MemoryError:
-        _status(status="memory")
-        return 3
-    except RecursionError as e:
-        _status(status="exception", kind="RecursionError", message=str(e), traceback=traceback.format_exc(limit=8))
-        return 3
-    except BaseException as e:
-        _status(status="exception", kind=type(e).__name__, message=str(e), traceback=traceback.format_exc(limit=20))
-        return 3
-    results = list(result) if isinstance(result, tuple) else [result]
-    os.makedirs("out", exist_ok=True)
-    for i, value in enumerate(results):
+    returned = []
+    for k, call in enumerate(case["calls"]):
+        kwargs = {}
+        for name in call["inputs"]:
+            kwargs[name] = np.load(os.path.join("in", str(k), name + ".npy"), allow_pickle=False)
+        for name, (j, i) in call.get("from", {}).items():
+            if j >= len(returned) or i >= len(returned[j]):
+                _status(status="bad_output", call=k, message="call %d returned fewer than %d values" % (j, i + 1))
+                return 3
+            kwargs[name] = returned[j][i]
+        kwargs.update(call["args"])
         try:
-            array = np.asarray(value)
-            if array.dtype == object:
-                raise TypeError("returned %s, not an array of numbers" % type(value).__name__)
-            np.save(os.path.join("out", "%d.npy" % i), array, allow_pickle=False)
-        except BaseException as e:
-            _status(status="bad_output", index=i, message=str(e))
+            result = function(**kwargs)
+        except MemoryError:
+            _status(status="memory", call=k)
             return 3
-    _status(status="ok", outputs=len(results))
+        except RecursionError as e:
+            _status(status="exception", call=k, kind="RecursionError", message=str(e), traceback=traceback.format_exc(limit=8))
+            return 3
+        except BaseException as e:
+            _status(status="exception", call=k, kind=type(e).__name__, message=str(e), traceback=traceback.format_exc(limit=20))
+            return 3
+        results = list(result) if isinstance(result, tuple) else [result]
+        out = os.path.join("out", str(k))
+        os.makedirs(out, exist_ok=True)
+        arrays = []
+        for i, value in enumerate(results):
+            try:
+                array = np.asarray(value)
+                if array.dtype == object:
+                    raise TypeError("returned %s, not an array of numbers" % type(value).__name__)
+                np.save(os.path.join(out, "%d.npy" % i), array, allow_pickle=False)
+                arrays.append(array)
+            except BaseException as e:
+                _status(status="bad_output", call=k, index=i, message=str(e))
+                return 3
+        returned.append(arrays)
+    _status(status="ok", calls=len(returned))
     return 0
 
 if __name__ == "__main__":

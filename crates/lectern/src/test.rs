@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use lectern_runner::harness::{self, CaseResult, Cases, Verdict};
+use lectern_runner::harness::{self, CaseResult, Cases, RunOptions, Verdict};
 use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
 
 use crate::{check, report};
@@ -54,8 +54,10 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     let sandbox = Sandbox::new(python, limits, isolation)?;
     let scratch = cache.join("scratch");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let results = harness::test_exercise(exercise, args.file, &sandbox, &device, Cases::Visible, &scratch)?;
-    let per_case = exercise.points / exercise.cases.len().max(1) as f64;
+    let options = RunOptions { cases: Cases::Visible, secret: None };
+    let results = harness::test_exercise_with(exercise, args.file, &sandbox, &device, &options, &scratch)?;
+    // Every case and every behaviour check weighs the same.
+    let per_case = exercise.points / (exercise.cases.len() + exercise.checks.len()).max(1) as f64;
     let passed = results.iter().filter(|r| r.verdict.passed()).count();
     if args.json {
         let tests: Vec<serde_json::Value> = results
@@ -74,7 +76,7 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
         let out = serde_json::json!({
             "score": per_case * passed as f64,
             "max_score": per_case * results.len() as f64,
-            "output": format!("{passed} of {} visible cases pass (on {used})", results.len()),
+            "output": format!("{passed} of {} visible cases and checks pass (on {used})", results.len()),
             "tests": tests,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -88,7 +90,7 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
                 }
             }
         }
-        println!("{passed} of {} visible cases pass ({}, on {used})", results.len(), exercise.title);
+        println!("{passed} of {} visible cases and checks pass ({}, on {used})", results.len(), exercise.title);
     }
     Ok(if passed == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -96,6 +98,7 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
 /// One line a student can act on.
 fn describe(r: &CaseResult) -> String {
     match &r.verdict {
+        Verdict::Pass { .. } if r.name.starts_with("check: ") => "holds".into(),
         Verdict::Pass { max_abs_error } => format!("matches the reference (max abs error {max_abs_error:.1e})"),
         Verdict::WrongValues { max_abs_error, max_rel_error, worst_index, expected, got } => format!(
             "values differ: max abs error {max_abs_error:.3e}, max rel error {max_rel_error:.3e}; at {worst_index:?} expected {expected:.6} got {got:.6}"
