@@ -334,6 +334,10 @@ fn merge_heads(x: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// The unchecked core of [`scaled_dot_product_attention`].
+///
+/// `k` goes to the matmul transposed as a view (candle's CPU matmul takes the strides as
+/// they are), the `1/√d` scale is folded into the softmax, and on the CPU the softmax runs
+/// fused and in place on the scores ([`super::softmax`]).
 fn attend(
     q: &Tensor,
     k: &Tensor,
@@ -341,12 +345,22 @@ fn attend(
     mask: Option<&Tensor>,
 ) -> candle_core::Result<Tensor> {
     let d = q.dim(D::Minus1)?;
-    let k_t = k.transpose(D::Minus2, D::Minus1)?.contiguous()?;
-    let scores = q
-        .contiguous()?
-        .matmul(&k_t)?
-        .affine(1.0 / (d as f64).sqrt(), 0.0)?;
-    let weights = masked_softmax(&scores, mask)?;
+    let scale = 1.0 / (d as f64).sqrt();
+    let scores = q.contiguous()?.matmul(&k.contiguous()?.transpose(D::Minus2, D::Minus1)?)?;
+    let keep = match mask {
+        None => None,
+        Some(mask) => Some(
+            mask.to_device(scores.device())?
+                .ne(0f64)?
+                .broadcast_as(scores.shape())?
+                .contiguous()?,
+        ),
+    };
+    let weights = if super::softmax::softmax_in_place(&scores, scale, keep.as_ref())? {
+        scores
+    } else {
+        masked_softmax(&scores.affine(scale, 0.0)?, keep.as_ref())?
+    };
     weights.matmul(&v.contiguous()?)
 }
 

@@ -10,6 +10,7 @@ mod checks;
 mod layers;
 mod memory;
 mod mlm;
+mod softmax;
 
 use std::collections::BTreeMap;
 
