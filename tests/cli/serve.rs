@@ -116,3 +116,84 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
     drop(server);
     let _ = fs::remove_dir_all(&dir);
 }
+
+impl Server {
+    fn run(&self, key: &str, client: &str, body: &str) -> (u16, String) {
+        post_run(&self.address, key, client, body)
+    }
+}
+
+/// POSTs `body` as the code of block `key` from page `client`: (status, body).
+fn post_run(address: &str, key: &str, client: &str, body: &str) -> (u16, String) {
+    {
+        let mut stream = TcpStream::connect(address).expect("connect");
+        write!(
+            stream,
+            "POST /__lectern/run/{key} HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\nX-Lectern-Client: {client}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        (status, body)
+    }
+}
+
+/// The Run button under `lectern serve`: the page posts the code as edited, it runs in the
+/// sandbox and its output comes back; a second run from the same page while the first is
+/// going is refused, another page's is not.
+#[test]
+fn serve_runs_code_posted_by_the_page_in_the_sandbox_one_run_at_a_time_per_client() {
+    if !std::path::Path::new("/usr/bin/bwrap").exists() {
+        eprintln!("skipped: no bubblewrap");
+        return;
+    }
+    let dir = crate::tempdir("serve-run");
+    crate::site::copy_dir(&root().join("courses/guide"), &dir);
+    let server = Server::start(&dir);
+    let (status, page) = server.get("/02-markdown.html");
+    assert_eq!(status, 200);
+    // The first figure with a Run button.
+    let key = page
+        .split("<figure class=\"code-file\" data-code=\"")
+        .skip(1)
+        .find(|f| f.split("</figure>").next().is_some_and(|f| f.contains("class=\"run\"")))
+        .and_then(|f| f.split('"').next())
+        .expect("a runnable code block")
+        .to_string();
+
+    let (status, out) = server.run(&key, "pageA", "import os\nprint('edited', 6 * 7, os.getuid())\n");
+    assert_eq!(status, 200, "{out}");
+    assert!(out.contains("$ python greet.py\n"), "{out}");
+    assert!(out.contains("edited 42 65534"), "runs as the sandbox's unprivileged user: {out}");
+
+    // A failing program says how it ended; the sandbox has no network.
+    let (status, out) = server.run(&key, "pageA", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)\n");
+    assert_eq!(status, 200);
+    assert!(out.contains("Network is unreachable") && out.contains("[exit status 1]"), "{out}");
+
+    // One at a time per page.
+    let slow = {
+        let address = server.address.clone();
+        let key = key.clone();
+        thread::spawn(move || {
+            post_run(&address, &key, "pageB", "import time\ntime.sleep(2)\nprint('slow done')\n")
+        })
+    };
+    thread::sleep(Duration::from_millis(500));
+    let (status, out) = server.run(&key, "pageB", "print('again')\n");
+    assert_eq!(status, 429, "{out}");
+    let (status, out) = server.run(&key, "pageC", "print('another page')\n");
+    assert_eq!((status, out.contains("another page")), (200, true), "{out}");
+    let (status, out) = slow.join().expect("slow run");
+    assert_eq!(status, 200);
+    assert!(out.contains("slow done"), "{out}");
+    // Its slot is free again.
+    assert_eq!(server.run(&key, "pageB", "print(1)\n").0, 200);
+
+    assert_eq!(server.run("0000000000000000", "pageA", "print(1)\n").0, 404);
+    drop(server);
+    let _ = fs::remove_dir_all(&dir);
+}

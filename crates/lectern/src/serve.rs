@@ -5,8 +5,14 @@
 //! lesson (or neighbours' titles) changed. Open pages poll `/__lectern/version` and
 //! reload. A build with errors prints its diagnostics and shows them over the page,
 //! while the last good site keeps serving.
+//!
+//! The Run button of a `run` code block posts the (possibly edited) code to
+//! `/__lectern/run/KEY`; it runs in the runner's sandbox (Bubblewrap, never without it),
+//! under a CPU and wall-clock limit with its output capped, one run at a time per page
+//! (the page sends its own client id; a second run while one is going is refused with
+//! 429), and the answer is what the terminal panel shows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -28,7 +34,25 @@ struct Shown {
     version: u64,
     /// Diagnostics of the last build, when it failed (the files are the last good ones).
     errors: String,
+    /// Runnable code blocks by key: the file name each runs as.
+    runnable: BTreeMap<String, String>,
+    /// The course's `[runner] requirements`, for the Python environment.
+    requirements: Vec<String>,
 }
+
+/// Runs of edited code for the Run button.
+#[derive(Default)]
+struct Runs {
+    /// Made on the first run (provisioning Python may take a while); an error is kept.
+    sandbox: Mutex<Option<Result<lectern_runner::sandbox::Sandbox, String>>>,
+    /// Clients with a run going.
+    busy: Mutex<HashSet<String>>,
+}
+
+/// The most code a page may post.
+const MAX_CODE: usize = 256 << 10;
+/// Limits of one run from the page.
+const RUN_SECONDS: u64 = 10;
 
 /// The previous good build, to rebuild from.
 struct Previous {
@@ -58,11 +82,13 @@ pub fn run(course_dir: &Path, port: u16) -> Result<std::process::ExitCode> {
     watcher.watch(course_dir, notify::RecursiveMode::Recursive).context("watching the course")?;
 
     let server_state = Arc::clone(&shown);
+    let runs = Arc::new(Runs::default());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let state = Arc::clone(&server_state);
+            let runs = Arc::clone(&runs);
             std::thread::spawn(move || {
-                let _ = respond(stream, &state);
+                let _ = respond(stream, &state, &runs);
             });
         }
     });
@@ -144,11 +170,23 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     }
     files.extend(renderer.assets().map(|(name, bytes)| (name, Arc::from(bytes))));
     drop(renderer);
+    let runnable = course
+        .lessons
+        .iter()
+        .flat_map(|l| l.code_blocks())
+        .filter(|c| c.run && c.lang.as_deref().is_none_or(|l| l.eq_ignore_ascii_case("python") || l == "py"))
+        .map(|c| {
+            let name = c.file.clone().filter(|n| !n.contains('/') && !n.starts_with('.')).unwrap_or_else(|| "main.py".into());
+            (lectern_site::view::code_key(c), name)
+        })
+        .collect();
     {
         let mut shown = lock(shown);
         shown.files = files;
         shown.errors.clear();
         shown.version += 1;
+        shown.runnable = runnable;
+        shown.requirements = course.config.runner.requirements.clone();
     }
     println!(
         "rebuilt {} of {} lesson pages in {:.1} ms",
@@ -166,8 +204,8 @@ fn fail(shown: &Mutex<Shown>, message: &str) {
     shown.version += 1;
 }
 
-fn lock(shown: &Mutex<Shown>) -> std::sync::MutexGuard<'_, Shown> {
-    shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn read_templates(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -180,35 +218,53 @@ fn read_templates(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-/// One HTTP/1.1 request: GET a file, the version, the errors; POST run.
-fn respond(stream: TcpStream, shown: &Mutex<Shown>) -> std::io::Result<()> {
+/// One HTTP/1.1 request: GET a file, the version, the errors; POST code to run.
+fn respond(stream: TcpStream, shown: &Mutex<Shown>, runs: &Runs) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
-    // Headers are read and ignored (no request here has a body that matters).
+    let mut length = 0usize;
+    let mut client = None;
     let mut line = String::new();
     while reader.read_line(&mut line)? > 2 {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap_or(usize::MAX);
+            } else if name.eq_ignore_ascii_case("x-lectern-client") {
+                client = Some(value.chars().filter(char::is_ascii_alphanumeric).take(64).collect::<String>());
+            }
+        }
         line.clear();
     }
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("/");
     let path = target.split(['?', '#']).next().unwrap_or("/");
+    let text = "text/plain; charset=utf-8";
     let (status, kind, body): (&str, &str, Vec<u8>) = match (method, path) {
         ("GET", "/__lectern/version") => ("200 OK", "text/plain", lock(shown).version.to_string().into_bytes()),
-        ("GET", "/__lectern/errors") => ("200 OK", "text/plain; charset=utf-8", lock(shown).errors.clone().into_bytes()),
-        ("POST", p) if p.starts_with("/__lectern/run/") => (
-            "501 Not Implemented",
-            "text/plain; charset=utf-8",
-            b"Running code from the page needs the sandboxed runner, which this lectern does not have yet.\n".to_vec(),
-        ),
+        ("GET", "/__lectern/errors") => ("200 OK", text, lock(shown).errors.clone().into_bytes()),
+        ("POST", p) if p.starts_with("/__lectern/run/") => {
+            if length > MAX_CODE {
+                ("413 Payload Too Large", text, format!("at most {MAX_CODE} bytes of code\n").into_bytes())
+            } else {
+                let mut code = vec![0; length];
+                std::io::Read::read_exact(&mut reader, &mut code)?;
+                let key = p.trim_start_matches("/__lectern/run/");
+                // Without a client id, the connection's address stands for the client.
+                let client = client.filter(|c| !c.is_empty()).unwrap_or_else(|| stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default());
+                let (status, body) = run_code(shown, runs, key, &code, &client);
+                (status, text, body.into_bytes())
+            }
+        }
         ("GET" | "HEAD", p) => {
             let name = percent_decode(p.trim_start_matches('/'));
             let name = if name.is_empty() || name.ends_with('/') { format!("{name}index.html") } else { name };
             match lock(shown).files.get(&name) {
                 Some(bytes) => ("200 OK", content_type(&name), bytes.to_vec()),
-                None => ("404 Not Found", "text/plain; charset=utf-8", format!("{name} is not part of this site\n").into_bytes()),
+                None => ("404 Not Found", text, format!("{name} is not part of this site\n").into_bytes()),
             }
         }
         _ => ("405 Method Not Allowed", "text/plain", Vec::new()),
@@ -223,6 +279,76 @@ fn respond(stream: TcpStream, shown: &Mutex<Shown>) -> std::io::Result<()> {
         stream.write_all(&body)?;
     }
     stream.flush()
+}
+
+/// Runs code posted by a page for the code block `key`, in the sandbox; one run at a time
+/// per client. Returns the status line and what the terminal panel shows.
+fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &str) -> (&'static str, String) {
+    use lectern_runner::sandbox::{Exit, Isolation, Limits, Sandbox};
+    let (name, requirements) = {
+        let shown = lock(shown);
+        match shown.runnable.get(key) {
+            Some(name) => (name.clone(), shown.requirements.clone()),
+            None => return ("404 Not Found", format!("no runnable code block has the key {key}\n")),
+        }
+    };
+    let Ok(code) = std::str::from_utf8(code) else {
+        return ("400 Bad Request", "the code is not UTF-8\n".into());
+    };
+    if !lock(&runs.busy).insert(client.to_owned()) {
+        return ("429 Too Many Requests", "[a run from this page is still going: wait for it to finish]\n".into());
+    }
+    /// Frees the client's slot however the run ends.
+    struct Slot<'a>(&'a Runs, &'a str);
+    impl Drop for Slot<'_> {
+        fn drop(&mut self) {
+            lock(&self.0.busy).remove(self.1);
+        }
+    }
+    let _slot = Slot(runs, client);
+    let cache = lectern_runner::python::cache_dir();
+    let sandbox = {
+        let mut made = lock(&runs.sandbox);
+        let sandbox = made.get_or_insert_with(|| {
+            lectern_runner::sandbox::bubblewrap_available().map_err(|e| e.to_string())?;
+            let python = lectern_runner::python::provision(&requirements, &cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
+            let limits = Limits { cpu_seconds: RUN_SECONDS, wall: Duration::from_secs(RUN_SECONDS), ..Limits::default() };
+            Sandbox::new(python, limits, Isolation::Bubblewrap).map_err(|e| e.to_string())
+        });
+        match sandbox {
+            Ok(s) => s.clone(),
+            Err(e) => return ("503 Service Unavailable", format!("[the code cannot run here: {e}]\n")),
+        }
+    };
+    static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch = cache.join("scratch").join(format!("serve-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let prepared = std::fs::create_dir_all(&scratch).and_then(|()| std::fs::write(scratch.join(&name), code)).and_then(|()| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o777))
+    });
+    if let Err(e) = prepared {
+        return ("500 Internal Server Error", format!("[could not prepare the run: {e}]\n"));
+    }
+    let result = sandbox.run_python(&scratch, &[&name]);
+    let _ = std::fs::remove_dir_all(&scratch);
+    match result {
+        Ok(run) => {
+            let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
+            match run.exit {
+                Exit::Code(0) => {}
+                Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
+                Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
+                Exit::WallTimeout => text.push_str(&format!("[stopped: it ran past the {RUN_SECONDS} s time limit]\n")),
+            }
+            if run.truncated {
+                text.push_str("[output cut at the size limit]\n");
+            }
+            ("200 OK", text)
+        }
+        Err(e) => ("500 Internal Server Error", format!("[the run failed: {e}]\n")),
+    }
 }
 
 fn content_type(name: &str) -> &'static str {

@@ -200,18 +200,31 @@
     window.addEventListener("pagehide", saveTime);
   }
 
-  // ---- Run: captured output from the build, or `lectern serve` runs it
+  // ---- Run: captured output from the build, or `lectern serve` runs the code as it
+  // stands in the page (editable there), one run at a time per page
+  var client = Math.random().toString(36).slice(2) + Date.now().toString(36);
   document.querySelectorAll(".code-file button.run").forEach(function (button) {
     var figure = button.closest(".code-file");
     var out = figure.querySelector(".terminal-output");
     var captured = figure.querySelector("template.captured-output");
+    var code = figure.querySelector("pre code") || figure.querySelector("pre");
+    if (body.dataset.serve && code) {
+      code.setAttribute("contenteditable", "plaintext-only");
+      code.setAttribute("spellcheck", "false");
+    }
     button.addEventListener("click", function () {
       if (body.dataset.serve) {
         out.textContent = "> " + ui.running;
-        fetch("/__lectern/run/" + figure.dataset.code, { method: "POST" })
+        button.disabled = true;
+        fetch("/__lectern/run/" + figure.dataset.code, {
+          method: "POST",
+          headers: { "Content-Type": "text/plain; charset=utf-8", "X-Lectern-Client": client },
+          body: code ? code.innerText : ""
+        })
           .then(function (r) { return r.text(); })
           .then(function (t) { out.textContent = t; })
-          .catch(function () { out.textContent = ui.no_output; });
+          .catch(function () { out.textContent = ui.no_output; })
+          .then(function () { button.disabled = false; });
       } else {
         out.textContent = captured ? captured.content.textContent : ui.no_output;
       }
