@@ -64,26 +64,29 @@ pub enum Problem {
 pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     let mut problems = Vec::new();
     // The root's content is stack[0]; open directives follow.
-    let mut stack: Vec<(Option<Node<'_>>, Vec<Content<'_>>)> = vec![(None, Vec::new())];
+    let mut stack: Vec<(Option<Node<'_>>, Vec<Content<'_>>)> = Vec::with_capacity(8);
+    stack.push((None, Vec::with_capacity(16)));
     let mut fence: Option<(u8, usize, Span)> = None;
-    // Where the run of text lines being read started, and the end of the last line read.
+    // Where the run of text lines being read started.
     let mut run = start;
-    let mut pos = start;
 
     // Only lines that start (after at most three spaces) with `:`, a backtick or `~` can
-    // matter, so jump between those bytes instead of walking every line.
+    // matter, so jump between those bytes instead of walking every line, and from a
+    // line that does not start with one to the next line.
     let bytes = text.as_bytes();
+    let line_end = |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i + 1);
     let comments = html_comments(text, start);
     let mut comment = 0;
-    for at in memchr::memchr3_iter(b':', b'`', b'~', &bytes[start..]).map(|i| start + i) {
-        if at < pos {
-            continue; // on a line already read
-        }
+    // Where the search for the next such byte goes on.
+    let mut from = start;
+    while let Some(i) = memchr::memchr3(b':', b'`', b'~', &bytes[from..]) {
+        let at = from + i;
         // A commented-out directive is not a directive (outside code only).
         while comment < comments.len() && comments[comment].1 <= at {
             comment += 1;
         }
         if fence.is_none() && comments.get(comment).is_some_and(|&(s, _)| s <= at) {
+            from = comments[comment].1;
             continue;
         }
         // Back over at most three spaces: a line start must come next (O(1) a byte).
@@ -93,9 +96,11 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
         }
         let indent = at - line_start;
         if (line_start > start && bytes[line_start - 1] != b'\n') || indent > 3 || (indent > 0 && bytes[at] == b':') {
+            from = line_end(at);
             continue;
         }
-        pos = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i + 1);
+        let pos = line_end(at);
+        from = pos;
         let bare = text[line_start..pos].trim_end_matches(['\n', '\r']);
         let line_span = Span::new(line_start, line_start + bare.len());
         if let Some((ch, len, _)) = fence {

@@ -41,7 +41,7 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
     // The whole body is read by pulldown-cmark once, with every directive line masked as
     // a thematic break (same length, so offsets hold): that ends any paragraph or list
     // there, as if each run between directive lines were parsed on its own.
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(64);
     directive_lines(&tree, &mut lines);
     for problem in &problems {
         if let Problem::StrayClose(span) = problem {
@@ -183,7 +183,13 @@ fn mask<'t>(text: &'t str, lines: &[Span]) -> Cow<'t, str> {
         out.push_str(&text[pos..line.start]);
         let len = line.end - line.start;
         out.push_str(&"***"[..len.min(3)]);
-        out.extend(std::iter::repeat_n(' ', len.saturating_sub(3)));
+        let mut spaces = len.saturating_sub(3);
+        while spaces > 0 {
+            const SPACES: &str = "                                                                ";
+            let n = spaces.min(SPACES.len());
+            out.push_str(&SPACES[..n]);
+            spaces -= n;
+        }
         pos = line.end;
     }
     out.push_str(&text[pos..]);
