@@ -113,7 +113,7 @@ struct LessonParser<'a> {
     text: &'a str,
     sink: Sink<'a>,
     /// The body's Markdown, read once.
-    outline: Rc<Outline>,
+    outline: Rc<Outline<'a>>,
 }
 
 /// Front matter of the usual shape, `title = "…"` and `lesson = N` lines, read without a
@@ -207,7 +207,7 @@ fn allowed_parent(name: &str) -> Option<Option<&'static str>> {
     })
 }
 
-impl LessonParser<'_> {
+impl<'a> LessonParser<'a> {
     /// Reads the `+++` TOML block; returns it and where the body starts.
     fn front_matter(&mut self) -> (FrontMatter, usize) {
         let text = self.text;
@@ -302,7 +302,7 @@ impl LessonParser<'_> {
     }
 
     /// The outline of one text chunk (a cheap handle on the body's outline).
-    fn outline(&self) -> Rc<Outline> {
+    fn outline(&self) -> Rc<Outline<'a>> {
         Rc::clone(&self.outline)
     }
 
@@ -565,7 +565,7 @@ impl LessonParser<'_> {
     }
 
     /// The first task list of a run: its span and its options.
-    fn choice_options(&mut self, outline: &OutlineView<'_>) -> Option<(Span, Vec<QuizOption>)> {
+    fn choice_options(&mut self, outline: &OutlineView<'_, '_>) -> Option<(Span, Vec<QuizOption>)> {
         let (list, items) = outline.blocks.iter().find_map(|b| match &b.kind {
             TopKind::List(items) if items.iter().any(|i| i.task.is_some()) => Some((b.span, items)),
             _ => None,
@@ -756,7 +756,7 @@ impl LessonParser<'_> {
         items
     }
 
-    fn rubric_item(&mut self, item: &ListItem) -> Option<RubricItem> {
+    fn rubric_item(&mut self, item: &ListItem<'_>) -> Option<RubricItem> {
         let source = self.text[item.span.range()].trim_start();
         // Skip the bullet (`-`, `*`, `+`, or `1.` / `1)`) and the space after it.
         let after_bullet = source.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -790,7 +790,7 @@ impl LessonParser<'_> {
             // Between and after the phrases only separators belong; words there would be
             // lost from the feedback.
             let mut prev = item.code[0].0.end;
-            for (at, _) in item.code.iter().skip(1).chain([(Span::new(item.span.end, item.span.end), String::new())].iter()) {
+            for at in item.code.iter().skip(1).map(|c| c.0).chain([Span::new(item.span.end, item.span.end)]) {
                 let gap = &self.text[prev..at.start];
                 if gap.chars().any(char::is_alphanumeric) {
                     let gap_span = Span::new(prev, at.start);

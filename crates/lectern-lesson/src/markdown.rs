@@ -2,7 +2,7 @@
 //! every formula and lifts out the blocks Lectern shows in its own way (callouts and code
 //! files). Everything else stays Markdown source for the site to render.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::diag::{Diagnostic, Span};
 use crate::model::{Block, Callout, CalloutKind, CodeBlock, Markdown};
@@ -59,19 +59,19 @@ impl Sink<'_> {
 
 /// One top-level block of a Markdown run, as much as the directives need to know of it.
 #[derive(Debug)]
-pub(crate) struct TopBlock {
+pub(crate) struct TopBlock<'t> {
     /// Absolute byte range in the file.
     pub span: Span,
-    pub kind: TopKind,
+    pub kind: TopKind<'t>,
 }
 
 #[derive(Debug)]
-pub(crate) enum TopKind {
+pub(crate) enum TopKind<'t> {
     /// A heading; `inline` is the absolute range of its inline Markdown, `plain` its text
     /// without markup.
     Heading { level: HeadingLevel, inline: Option<Span>, plain: String },
     /// A list and its items.
-    List(Vec<ListItem>),
+    List(Vec<ListItem<'t>>),
     /// A callout, already read (boxed: most blocks are small).
     Callout(Box<Callout>),
     /// A code file, already read.
@@ -80,20 +80,21 @@ pub(crate) enum TopKind {
 }
 
 #[derive(Debug)]
-pub(crate) struct ListItem {
+pub(crate) struct ListItem<'t> {
     pub span: Span,
     /// `[x]` / `[ ]`: whether it is checked, and where the marker ends.
     pub task: Option<(bool, usize)>,
-    /// Code spans anywhere in the item: span and text.
-    pub code: Vec<(Span, String)>,
+    /// Code spans anywhere in the item: span and text (borrowed from the text that was
+    /// parsed, or short enough to be inline, unless it spans lines).
+    pub code: Vec<(Span, CowStr<'t>)>,
 }
 
 /// A Markdown run read once: its top-level blocks. Every formula in it is checked on the
 /// way, and every part of Lectern that needs the run's structure reads it from here
 /// instead of parsing the text again.
 #[derive(Debug, Default)]
-pub(crate) struct Outline {
-    pub blocks: Vec<TopBlock>,
+pub(crate) struct Outline<'t> {
+    pub blocks: Vec<TopBlock<'t>>,
     /// Where the run's link reference definitions (`[label]: url`) stand.
     pub link_definitions: Vec<Span>,
 }
@@ -101,14 +102,14 @@ pub(crate) struct Outline {
 /// Reads `parse_text[span]` as a Markdown run. `parse_text` is the file with directive
 /// lines masked (same length); `source` is the file as written, which callouts are read
 /// from.
-pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sink<'_>) -> Outline {
+pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &mut Sink<'_>) -> Outline<'t> {
     let text = &parse_text[span.range()];
     let original = &source[span.range()];
     let base = span.start;
-    let mut blocks: Vec<TopBlock> = Vec::with_capacity(text.len() / 128);
+    let mut blocks: Vec<TopBlock<'t>> = Vec::with_capacity(text.len() / 128);
     let mut depth = 0usize;
     // The top-level block being read.
-    let mut current: Option<(usize, TopKind)> = None;
+    let mut current: Option<(usize, TopKind<'t>)> = None;
     let mut in_code_block = false;
     let mut in_table = false;
     // Every `$` of the run; most runs have none, so most text events cost nothing here.
@@ -195,7 +196,7 @@ pub(crate) fn outline(source: &str, parse_text: &str, span: Span, sink: &mut Sin
                 note_plain(&mut current, &code);
                 if let Some((_, TopKind::List(items))) = current.as_mut() {
                     if let Some(item) = items.last_mut() {
-                        item.code.push((Span::from(range.clone()).shift(base), code.into_string()));
+                        item.code.push((Span::from(range.clone()).shift(base), code));
                     }
                 }
             }
@@ -273,23 +274,23 @@ fn stray_formulas(text: &str, base: usize, stray: &mut Vec<usize>, in_table: boo
 }
 
 /// Adds text to a heading's plain text.
-fn note_plain(current: &mut Option<(usize, TopKind)>, text: &str) {
+fn note_plain(current: &mut Option<(usize, TopKind<'_>)>, text: &str) {
     if let Some((_, TopKind::Heading { plain, .. })) = current.as_mut() {
         plain.push_str(text);
     }
 }
 
 /// Widens a heading's inline range to cover an inline event.
-fn note_inline(current: &mut Option<(usize, TopKind)>, range: &std::ops::Range<usize>, base: usize) {
+fn note_inline(current: &mut Option<(usize, TopKind<'_>)>, range: &std::ops::Range<usize>, base: usize) {
     if let Some((_, TopKind::Heading { inline, .. })) = current.as_mut() {
         let r = Span::from(range.clone()).shift(base);
         *inline = Some(inline.map_or(r, |i| Span::new(i.start.min(r.start), i.end.max(r.end))));
     }
 }
 
-impl Outline {
+impl<'t> Outline<'t> {
     /// The part of the outline inside `span` (blocks are in order, so this is a slice).
-    pub fn view(&self, span: Span) -> OutlineView<'_> {
+    pub fn view(&self, span: Span) -> OutlineView<'_, 't> {
         let first = self.blocks.partition_point(|b| b.span.start < span.start);
         let last = self.blocks.partition_point(|b| b.span.start < span.end);
         OutlineView { span, blocks: &self.blocks[first..last.max(first)] }
@@ -298,16 +299,16 @@ impl Outline {
 
 /// Some consecutive blocks of an outline: those of one text chunk of a directive.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct OutlineView<'a> {
+pub(crate) struct OutlineView<'a, 't> {
     pub span: Span,
-    pub blocks: &'a [TopBlock],
+    pub blocks: &'a [TopBlock<'t>],
 }
 
-impl OutlineView<'_> {
+impl OutlineView<'_, '_> {
     /// The blocks of the part of the run inside `span`, skipping the top-level blocks
     /// `skip` says to leave out. Callouts and code files become blocks of their own;
     /// everything else stays Markdown source, link definitions included.
-    pub fn blocks_in(&self, file_text: &str, span: Span, skip: impl Fn(&TopBlock) -> bool) -> Vec<Block> {
+    pub fn blocks_in(&self, file_text: &str, span: Span, skip: impl Fn(&TopBlock<'_>) -> bool) -> Vec<Block> {
         let mut out = Vec::new();
         let mut pending = span.start;
         for block in self.blocks {
