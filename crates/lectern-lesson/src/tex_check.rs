@@ -123,7 +123,7 @@ impl Reader<'_> {
                 }
                 _ => {}
             }
-            if self.s[self.pos..].starts_with("\\right") {
+            if self.peek() == Some(b'\\') && self.s[self.pos..].starts_with("\\right") {
                 if end != End::Right {
                     return false;
                 }
