@@ -346,7 +346,11 @@ fn attend(
 ) -> candle_core::Result<Tensor> {
     let d = q.dim(D::Minus1)?;
     let scale = 1.0 / (d as f64).sqrt();
-    let scores = q.contiguous()?.matmul(&k.contiguous()?.transpose(D::Minus2, D::Minus1)?)?;
+    let k_t = k.contiguous()?.transpose(D::Minus2, D::Minus1)?;
+    // Off the CPU, kᵀ is laid out as before (the CPU matmul is the one measured to take
+    // the transposed view as it is).
+    let k_t = if k.device().is_cpu() { k_t } else { k_t.contiguous()? };
+    let scores = q.contiguous()?.matmul(&k_t)?;
     let keep = match mask {
         None => None,
         Some(mask) => Some(

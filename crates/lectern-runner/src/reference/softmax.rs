@@ -155,7 +155,8 @@ fn rows<T: Real>(data: &mut [T], keep: Option<&[u8]>, n: usize, scale: T) {
         return;
     }
     let threads = if data.len() >= PARALLEL_FROM {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8)
+        // The same count as candle's matmuls (RAYON_NUM_THREADS, else the cores).
+        candle_core::utils::get_num_threads().clamp(1, 8)
     } else {
         1
     };
