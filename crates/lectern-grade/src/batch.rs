@@ -3,16 +3,17 @@
 //! gradebook alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Instant;
 
 use lectern_lesson::model::{Course, Exercise};
 
 use crate::answers;
-use crate::handin::{read_submissions, HandIn, ReadLimits, ANSWERS};
+use crate::handin::{list_submissions, HandIn, ReadLimits, ANSWERS};
 use crate::key::{ItemKind, Key};
-use crate::store::{KeySummary, Record, Store};
+use crate::store::{CodeRun, KeySummary, Record, Store};
 use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult};
 
 /// Runs one exercise's code (in the runner's sandbox) and judges every case.
@@ -83,6 +84,10 @@ pub struct BatchSummary {
     pub flagged: usize,
     /// Notes about the submissions folder itself (entries skipped).
     pub notes: Vec<String>,
+    /// Time spent reading and grading hand-ins into the gradebook.
+    pub grading: std::time::Duration,
+    /// Time spent writing the exports from the gradebook.
+    pub exporting: std::time::Duration,
 }
 
 /// Grades the hand-ins at `submissions` into `out`.
@@ -109,36 +114,39 @@ pub fn grade_batch(
     store.set_key(&summary)?;
 
     let wanted = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.clone()) } else { None }).collect();
-    let (mut handins, notes) = read_submissions(submissions, &ReadLimits { max_file_bytes: options.max_file_bytes, wanted })?;
+    let limits = ReadLimits { max_file_bytes: options.max_file_bytes, wanted };
+    let (mut pending, notes) = list_submissions(submissions, &limits)?;
     if let Some(shard) = options.shard {
-        handins.retain(|h| shard.holds(&h.source));
+        pending.retain(|h| shard.holds(&h.source));
     }
     let graded_under = format!("{}:{}", key.fingerprint, runner.fingerprint());
     let known = store.graded()?;
-    let gone: Vec<String> = known.keys().filter(|s| !handins.iter().any(|h| &h.source == *s)).cloned().collect();
+    let present: HashSet<&str> = pending.iter().map(|p| p.source.as_str()).collect();
+    let gone: Vec<String> = known.keys().filter(|s| !present.contains(s.as_str())).cloned().collect();
     store.forget(&gone)?;
-    let hashes: Vec<String> = handins.iter().map(HandIn::content_hash).collect();
-    let todo: Vec<usize> = (0..handins.len()).filter(|&i| known.get(&handins[i].source) != Some(&(hashes[i].clone(), graded_under.clone()))).collect();
 
     let start = Instant::now();
-    let total = todo.len();
+    let total = pending.len();
     progress(Progress { done: 0, total, elapsed: start.elapsed() });
-    let next = AtomicUsize::new(0);
+    let queue = Mutex::new(pending.into_iter());
     let jobs = options.jobs.clamp(1, total.max(1));
-    let (tx, rx) = mpsc::sync_channel::<(Record, Vec<CodeRun>)>(jobs * 4);
+    let (tx, rx) = mpsc::sync_channel::<Option<(Record, Vec<CodeRun>)>>(jobs * 64);
+    let mut graded = 0;
     std::thread::scope(|scope| -> Result<(), GradeError> {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (key, handins, hashes, todo, next, graded_under) = (&key, &handins, &hashes, &todo, &next, &graded_under);
+            let (key, queue, known, graded_under, limits) = (&key, &queue, &known, &graded_under, &limits);
             let store_path = out.join("gradebook.sqlite");
             scope.spawn(move || {
-                // Each worker reads cached code runs through its own connection.
+                // Each worker looks up earlier code runs through its own connection.
                 let reader = Store::open(&store_path).ok();
                 loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = todo.get(n) else { break };
-                    let (record, runs) = grade_handin(key, &handins[i], &hashes[i], graded_under, runner, reader.as_ref());
-                    if tx.send((record, runs)).is_err() {
+                    let Some(next) = queue.lock().ok().and_then(|mut q| q.next()) else { break };
+                    let handin = next.load(limits);
+                    let hash = handin.content_hash();
+                    let unchanged = known.get(&handin.source).is_some_and(|(h, under)| *h == hash && under == graded_under);
+                    let message = (!unchanged).then(|| grade_handin(key, &handin, &hash, graded_under, runner, reader.as_ref()));
+                    if tx.send(message).is_err() {
                         break;
                     }
                 }
@@ -146,31 +154,47 @@ pub fn grade_batch(
         }
         drop(tx);
         let mut done = 0;
-        for (record, runs) in rx {
-            store.put(&record)?;
-            for run in runs {
-                store.put_code_run(&run.exercise_key, &run.code_hash, &run.outcomes)?;
+        let mut batch = Vec::new();
+        let mut runs = Vec::new();
+        while let Ok(first) = rx.recv() {
+            // Whatever the workers have finished goes into one transaction (each hand-in
+            // whole): fewer commits, and still nothing half-written after a kill.
+            let mut message = Some(first);
+            while let Some(m) = message {
+                done += 1;
+                if let Some((record, r)) = m {
+                    batch.push(record);
+                    runs.extend(r);
+                }
+                message = if batch.len() < 256 { rx.try_recv().ok() } else { None };
             }
-            done += 1;
+            graded += batch.len();
+            store.put_many(&batch, &runs)?;
+            batch.clear();
+            runs.clear();
             progress(Progress { done, total, elapsed: start.elapsed() });
         }
         Ok(())
     })?;
 
+    let grading = start.elapsed();
     let records = store.records()?;
     let mut result = BatchSummary {
-        handins: handins.len(),
-        graded: total,
-        unchanged: handins.len() - total,
+        handins: total,
+        graded,
+        unchanged: total - graded,
         errors: records.iter().filter(|r| r.error.is_some()).count(),
         flagged: records.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
         notes,
+        grading,
+        exporting: std::time::Duration::ZERO,
     };
     if !options.database_only {
         let class = export::Class::new(summary, records, &export::overrides_path(out))?;
         result.errors = class.students.iter().filter(|r| r.error.is_some()).count();
         export::write_all(&class, out)?;
     }
+    result.exporting = start.elapsed() - grading;
     Ok(result)
 }
 
@@ -219,21 +243,18 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         errors: class.students.iter().filter(|r| r.error.is_some()).count(),
         flagged: class.students.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
         notes: Vec::new(),
+        grading: std::time::Duration::ZERO,
+        exporting: std::time::Duration::ZERO,
     };
+    let started = Instant::now();
     export::write_all(&class, out)?;
+    let summary = BatchSummary { exporting: started.elapsed(), ..summary };
     Ok(summary)
-}
-
-/// A run of one exercise's code to remember.
-struct CodeRun {
-    exercise_key: String,
-    code_hash: String,
-    outcomes: Vec<CaseOutcome>,
 }
 
 /// Grades one hand-in. Never fails: what goes wrong becomes the hand-in's error row or
 /// an item's feedback.
-fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> (Record, Vec<CodeRun>) {
+pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> (Record, Vec<CodeRun>) {
     let mut record = Record {
         source: handin.source.clone(),
         student: handin.source.clone(),

@@ -72,15 +72,34 @@ pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
     write(&out.join("report.html"), crate::report::render(class).as_bytes())?;
     let students = out.join("students");
     let mut keep = std::collections::BTreeSet::new();
+    let mut files = Vec::new();
     for r in &class.students {
-        if !valid_student_id(&r.student) || !keep.insert(r.student.clone()) {
-            continue;
+        if valid_student_id(&r.student) && keep.insert(r.student.clone()) {
+            files.push(r);
         }
-        let dir = students.join(&r.student);
-        std::fs::create_dir_all(&dir).map_err(|e| GradeError::Output { path: dir.clone(), message: e.to_string() })?;
-        let json = serde_json::to_string_pretty(&results_json(class, r)).unwrap_or_default() + "\n";
-        write(&dir.join("results.json"), json.as_bytes())?;
     }
+    // Creating thousands of small files is the file system's work more than ours: spread
+    // it over the cores.
+    let threads = std::thread::available_parallelism().map_or(2, usize::from).min(8);
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let students = &students;
+                scope.spawn(move || -> Result<(), GradeError> {
+                    for r in part {
+                        let dir = students.join(&r.student);
+                        std::fs::create_dir_all(&dir).map_err(|e| GradeError::Output { path: dir.clone(), message: e.to_string() })?;
+                        let json = serde_json::to_string_pretty(&results_json(class, r)).unwrap_or_default() + "\n";
+                        write(&dir.join("results.json"), json.as_bytes())?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(GradeError::Output { path: students.clone(), message: "a writer thread panicked".into() })))
+    })?;
     // Students no longer in the class lose their old results.
     if let Ok(entries) = std::fs::read_dir(&students) {
         for entry in entries.flatten() {
@@ -94,13 +113,20 @@ pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file, unless it already holds them.
+/// Writes `bytes` to `path` unless it already holds them: a new file directly (a file
+/// cut short by a crash differs, so the next run rewrites it), an existing one through a
+/// temporary file, so that a reader never sees it half-written.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), GradeError> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
+    let err = |e: std::io::Error| GradeError::Output { path: path.to_owned(), message: e.to_string() };
+    match std::fs::read(path) {
+        Ok(old) if old == bytes => Ok(()),
+        Ok(_) => {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(err)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(path, bytes).map_err(err),
+        Err(e) => Err(err(e)),
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| GradeError::Output { path: path.to_owned(), message: e.to_string() })
 }
 
 fn csv_field(s: &str) -> String {

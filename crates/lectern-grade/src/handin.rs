@@ -59,28 +59,60 @@ pub struct ReadLimits {
     pub wanted: BTreeSet<String>,
 }
 
+/// A hand-in found in the submissions, read when a worker gets to it (a folder) or
+/// already read (an entry of a zip, or one refused outright).
+#[derive(Debug)]
+pub struct Pending {
+    pub source: String,
+    folder: Option<std::path::PathBuf>,
+    read: Option<HandIn>,
+}
+
+impl Pending {
+    /// Reads the hand-in's files.
+    pub fn load(self, limits: &ReadLimits) -> HandIn {
+        match (self.read, self.folder) {
+            (Some(h), _) => h,
+            (None, Some(dir)) => {
+                let mut h = HandIn::new(self.source);
+                read_handin_folder(&dir, limits, &mut h);
+                h
+            }
+            (None, None) => HandIn::new(self.source),
+        }
+    }
+}
+
 /// Every hand-in under `path` (a folder of folders, or a `.zip` of them), sorted by
-/// source name, plus notes about what was skipped at the top level.
-pub fn read_submissions(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String>), GradeError> {
+/// source name, plus notes about what was skipped at the top level. Folders are only
+/// listed here; [`Pending::load`] reads them.
+pub fn list_submissions(path: &Path, limits: &ReadLimits) -> Result<(Vec<Pending>, Vec<String>), GradeError> {
     let meta = std::fs::metadata(path).map_err(|e| GradeError::Submissions { path: path.to_owned(), message: e.to_string() })?;
-    let (mut handins, notes) = if meta.is_dir() {
-        read_folder(path, limits)?
+    let (mut pending, notes) = if meta.is_dir() {
+        list_folder(path)?
     } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        read_zip(path, limits)?
+        let (handins, notes) = read_zip(path, limits)?;
+        (handins.into_iter().map(|h| Pending { source: h.source.clone(), folder: None, read: Some(h) }).collect(), notes)
     } else {
         return Err(GradeError::Submissions { path: path.to_owned(), message: "expected a folder of hand-ins or a .zip of them".into() });
     };
-    handins.sort_by(|a, b| a.source.cmp(&b.source));
-    Ok((handins, notes))
+    pending.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok((pending, notes))
+}
+
+/// Every hand-in under `path`, read (see [`list_submissions`]).
+pub fn read_submissions(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String>), GradeError> {
+    let (pending, notes) = list_submissions(path, limits)?;
+    Ok((pending.into_iter().map(|p| p.load(limits)).collect(), notes))
 }
 
 fn is_wanted(name: &str, limits: &ReadLimits) -> bool {
     name == ANSWERS || limits.wanted.contains(name)
 }
 
-fn read_folder(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String>), GradeError> {
+fn list_folder(path: &Path) -> Result<(Vec<Pending>, Vec<String>), GradeError> {
     let err = |e: std::io::Error| GradeError::Submissions { path: path.to_owned(), message: e.to_string() };
-    let mut handins = Vec::new();
+    let mut pending = Vec::new();
     let mut notes = Vec::new();
     for entry in std::fs::read_dir(path).map_err(err)? {
         let entry = entry.map_err(err)?;
@@ -93,26 +125,22 @@ fn read_folder(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<Str
         if source.starts_with('.') {
             continue;
         }
+        let refused = |message: &str| {
+            let mut h = HandIn::new(source.clone());
+            h.error = Some(message.to_owned());
+            Pending { source: source.clone(), folder: None, read: Some(h) }
+        };
         if file_type.is_symlink() {
-            let mut h = HandIn::new(source);
-            h.error = Some("the hand-in is a symbolic link; links are never followed".into());
-            handins.push(h);
-            continue;
-        }
-        if !file_type.is_dir() {
+            pending.push(refused("the hand-in is a symbolic link; links are never followed"));
+        } else if !file_type.is_dir() {
             notes.push(format!("{source}: not a folder, skipped"));
-            continue;
+        } else if !utf8 {
+            pending.push(refused("the folder's name is not valid UTF-8; rename it to the student's ID"));
+        } else {
+            pending.push(Pending { source, folder: Some(entry.path()), read: None });
         }
-        let mut h = HandIn::new(source);
-        if !utf8 {
-            h.error = Some("the folder's name is not valid UTF-8; rename it to the student's ID".into());
-            handins.push(h);
-            continue;
-        }
-        read_handin_folder(&entry.path(), limits, &mut h);
-        handins.push(h);
     }
-    Ok((handins, notes))
+    Ok((pending, notes))
 }
 
 fn read_handin_folder(dir: &Path, limits: &ReadLimits, h: &mut HandIn) {

@@ -72,6 +72,15 @@ impl KeySummary {
     }
 }
 
+/// One run of an exercise's code, kept so that the same file under the same key is not
+/// run again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRun {
+    pub exercise_key: String,
+    pub code_hash: String,
+    pub outcomes: Vec<CaseOutcome>,
+}
+
 /// One hand-in as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -190,32 +199,49 @@ impl Store {
     /// Records one hand-in and all its results, replacing what was there, in one
     /// transaction.
     pub fn put(&mut self, record: &Record) -> Result<(), GradeError> {
+        self.put_many(std::slice::from_ref(record), &[])
+    }
+
+    /// Records hand-ins, each with all its results, and code runs, in one transaction:
+    /// after a crash each hand-in is in the gradebook whole or not at all.
+    pub fn put_many(&mut self, records: &[Record], runs: &[CodeRun]) -> Result<(), GradeError> {
         let path = self.path.clone();
         let db = move |e: rusqlite::Error| GradeError::Database { path: path.clone(), message: e.to_string() };
         let tx = self.conn.transaction().map_err(&db)?;
-        tx.execute("DELETE FROM results WHERE source = ?1", [&record.source]).map_err(&db)?;
-        tx.execute(
-            "INSERT INTO handins (source, student, content_hash, graded_under, error, notes, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(source) DO UPDATE SET student = excluded.student, content_hash = excluded.content_hash, graded_under = excluded.graded_under,
-                 error = excluded.error, notes = excluded.notes, score = excluded.score",
-            params![record.source, record.student, record.content_hash, record.graded_under, record.error, serde_json::to_string(&record.notes).unwrap_or_default(), record.score()],
-        )
-        .map_err(&db)?;
         {
-            let mut stmt = tx.prepare_cached("INSERT INTO results (source, position, item, score, max_score, answer, feedback, flag, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(&db)?;
-            for (i, r) in record.results.iter().enumerate() {
-                stmt.execute(params![
-                    record.source,
-                    i as i64,
-                    r.item,
-                    r.score,
-                    r.max_score,
-                    r.answer,
-                    serde_json::to_string(&r.feedback).unwrap_or_default(),
-                    r.flag,
-                    serde_json::to_string(&r.detail).unwrap_or_default()
-                ])
+            let mut delete = tx.prepare_cached("DELETE FROM results WHERE source = ?1").map_err(&db)?;
+            let mut handin = tx
+                .prepare_cached(
+                    "INSERT INTO handins (source, student, content_hash, graded_under, error, notes, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(source) DO UPDATE SET student = excluded.student, content_hash = excluded.content_hash, graded_under = excluded.graded_under,
+                         error = excluded.error, notes = excluded.notes, score = excluded.score",
+                )
                 .map_err(&db)?;
+            let mut result = tx.prepare_cached("INSERT INTO results (source, position, item, score, max_score, answer, feedback, flag, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(&db)?;
+            let mut run = tx.prepare_cached("INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)").map_err(&db)?;
+            for record in records {
+                delete.execute([&record.source]).map_err(&db)?;
+                handin
+                    .execute(params![record.source, record.student, record.content_hash, record.graded_under, record.error, serde_json::to_string(&record.notes).unwrap_or_default(), record.score()])
+                    .map_err(&db)?;
+                for (i, r) in record.results.iter().enumerate() {
+                    result
+                        .execute(params![
+                            record.source,
+                            i as i64,
+                            r.item,
+                            r.score,
+                            r.max_score,
+                            r.answer,
+                            serde_json::to_string(&r.feedback).unwrap_or_default(),
+                            r.flag,
+                            serde_json::to_string(&r.detail).unwrap_or_default()
+                        ])
+                        .map_err(&db)?;
+                }
+            }
+            for r in runs {
+                run.execute(params![r.exercise_key, r.code_hash, serde_json::to_string(&r.outcomes).unwrap_or_default()]).map_err(&db)?;
             }
         }
         tx.commit().map_err(&db)
@@ -280,27 +306,18 @@ impl Store {
         Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
-    pub fn put_code_run(&self, exercise_key: &str, code_hash: &str, outcomes: &[CaseOutcome]) -> Result<(), GradeError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)",
-                params![exercise_key, code_hash, serde_json::to_string(outcomes).unwrap_or_default()],
-            )
-            .map_err(self.err())?;
-        Ok(())
-    }
-
     /// Copies every hand-in and code run of `other` into this gradebook (shard merge).
     pub fn absorb(&mut self, other: &Store) -> Result<(), GradeError> {
-        for record in other.records()? {
-            self.put(&record)?;
+        let records = other.records()?;
+        let mut runs = Vec::new();
+        {
+            let mut stmt = other.conn.prepare("SELECT exercise_key, code_hash, outcomes FROM code_runs").map_err(other.err())?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(other.err())?;
+            for row in rows {
+                let (exercise_key, code_hash, outcomes) = row.map_err(other.err())?;
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default() });
+            }
         }
-        let mut stmt = other.conn.prepare("SELECT exercise_key, code_hash, outcomes FROM code_runs").map_err(other.err())?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(other.err())?;
-        for row in rows {
-            let (k, h, o) = row.map_err(other.err())?;
-            self.conn.execute("INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)", params![k, h, o]).map_err(self.err())?;
-        }
-        Ok(())
+        self.put_many(&records, &runs)
     }
 }

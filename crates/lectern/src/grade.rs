@@ -82,7 +82,7 @@ fn print_summary(s: &BatchSummary, out: &Path, started: Instant, shard: bool, de
     }
     let on = device.map(|d| format!(" (code on {d})")).unwrap_or_default();
     println!(
-        "graded {} hand-in{}{on}: {} new or changed, {} unchanged; {} could not be graded; {} answer{} flagged for review; in {:.2} s",
+        "graded {} hand-in{}{on}: {} new or changed, {} unchanged; {} could not be graded; {} answer{} flagged for review; in {:.2} s (grading {:.2} s, writing {:.2} s)",
         s.handins,
         if s.handins == 1 { "" } else { "s" },
         s.graded,
@@ -90,7 +90,9 @@ fn print_summary(s: &BatchSummary, out: &Path, started: Instant, shard: bool, de
         s.errors,
         s.flagged,
         if s.flagged == 1 { "" } else { "s" },
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        s.grading.as_secs_f64(),
+        s.exporting.as_secs_f64()
     );
     if shard {
         println!("wrote {} (combine the shards with `lectern grade merge --out DIR SHARD…`)", out.join("gradebook.sqlite").display());

@@ -1,0 +1,133 @@
+//! The grader's throughput, in one run on this machine:
+//!
+//! 1. 10,000 generated ai012 hand-ins of quiz and challenge answers (no code): hand-ins
+//!    per second through the whole batch — reading the folders, grading, one gradebook
+//!    transaction per hand-in, and writing every export (CSV, 10,000 results.json,
+//!    report.html) — and the process's peak memory while grading (target >= 5,000/s on 2
+//!    cores);
+//! 2. then a rerun of the same batch (nothing changed: every hand-in is skipped);
+//! 3. 200 hand-ins of the `attention` exercise (right and wrong solutions) through the
+//!    sandbox with `--jobs 2`: hand-ins per second.
+//!
+//! Run: `cargo bench -p lectern-grade --bench grade` (part 3 needs bwrap and python3;
+//! `LECTERN_BENCH_CODE=0` skips it).
+
+use std::path::Path;
+use std::time::Instant;
+
+use lectern_grade::code::SandboxRunner;
+use lectern_grade::{BatchOptions, CodeRunner, Progress};
+use lectern_lesson::model::Exercise;
+use lectern_runner::sandbox::{Isolation, Limits};
+
+const QUIZ_HAND_INS: usize = 10_000;
+const CODE_HAND_INS: usize = 200;
+
+/// For the quiz-only batch: no hand-in has code, so nothing may be run.
+struct NoCode;
+
+impl CodeRunner for NoCode {
+    fn run(&self, _: &Exercise, _: &[u8]) -> Result<Vec<lectern_grade::CaseOutcome>, String> {
+        Err("no code runs in this benchmark".into())
+    }
+    fn fingerprint(&self) -> String {
+        "none".into()
+    }
+}
+
+const STEP1: [&str; 5] = [
+    "The encoder has to run the entire long input, and cross-attention in the decoder attends over all of it at every step.",
+    "A decoder-only model keeps prompt and output in a single stack, and the KV cache makes long contexts cheap.",
+    "編碼器必須處理整個長輸入,解碼器每一步都要做交叉注意力。",
+    "It is slow.",
+    "FlashAttention and a KV cache; encoding twice is wasteful.",
+];
+const STEP2: [&str; 4] = [
+    "Scaling laws: predictable gains as parameters and data grow, with emergent abilities and zero-shot use.",
+    "規模定律與湧現能力,還有零樣本。",
+    "Because GPT is popular.",
+    "",
+];
+
+fn generate(dir: &Path, n: usize) {
+    for i in 0..n {
+        let d = dir.join(format!("s{i:05}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        let q1 = ["A", "A", "B", "A", "C", "D", "A"][i % 7];
+        let q2 = ["C", "A", "C", "B", "D"][i % 5];
+        let text = format!(
+            "student = \"s{i:05}\"\n[lessons.02-llm-architectures.quiz]\nq1 = \"{q1}\"\nq2 = \"{q2}\"\n[lessons.02-llm-architectures.challenge.bottleneck]\nstep1 = \"{}\"\nstep2 = \"{}\"\n",
+            STEP1[i % STEP1.len()],
+            STEP2[i % STEP2.len()]
+        );
+        std::fs::write(d.join("answers.toml"), text).expect("write");
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let loaded = lectern_lesson::load_course(&root.join("courses/ai012"));
+    assert!(!loaded.has_errors(), "ai012 must load");
+    let course = &loaded.course;
+    let tmp = std::env::temp_dir().join(format!("lectern-bench-grade-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (subs, out) = (tmp.join("submissions"), tmp.join("out"));
+    generate(&subs, QUIZ_HAND_INS);
+    let before = peak_mib();
+    // Reset the high-water mark so that it measures grading, not generating.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let options = BatchOptions { jobs: 2, ..BatchOptions::default() };
+    let quiet = |_: Progress| {};
+    let started = Instant::now();
+    let summary = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, &quiet).expect("grades");
+    let first = started.elapsed();
+    let peak = peak_mib();
+    assert_eq!(summary.graded, QUIZ_HAND_INS);
+    let started = Instant::now();
+    let again = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, &quiet).expect("grades");
+    let rerun = started.elapsed();
+    assert_eq!(again.unchanged, QUIZ_HAND_INS);
+    println!("quiz and challenge hand-ins: {QUIZ_HAND_INS}, --jobs 2");
+    println!("  first batch: {:.2} s = {:.0} hand-ins/s (target >= 5000), peak memory {peak:.1} MiB (before: {before:.1} MiB)", first.as_secs_f64(), QUIZ_HAND_INS as f64 / first.as_secs_f64());
+    println!(
+        "    of which reading and grading into the gradebook {:.2} s ({:.0}/s), writing the exports {:.2} s",
+        summary.grading.as_secs_f64(),
+        QUIZ_HAND_INS as f64 / summary.grading.as_secs_f64(),
+        summary.exporting.as_secs_f64()
+    );
+    println!("  rerun, nothing changed: {:.2} s = {:.0} hand-ins/s", rerun.as_secs_f64(), QUIZ_HAND_INS as f64 / rerun.as_secs_f64());
+
+    if std::env::var("LECTERN_BENCH_CODE").is_ok_and(|v| v == "0") {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return;
+    }
+    let code_subs = tmp.join("code-submissions");
+    let solution = std::fs::read_to_string(root.join("courses/ai012/exercises/attention/solution.py")).expect("solution");
+    let wrong = std::fs::read_to_string(root.join("tests/fixtures/runner/wrong/attention/no_scaling.py")).expect("a wrong solution");
+    for i in 0..CODE_HAND_INS {
+        let d = code_subs.join(format!("c{i:04}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        // Every file differs (a comment), so that no run is reused from the gradebook.
+        let code = if i % 4 == 3 { &wrong } else { &solution };
+        std::fs::write(d.join("attention.py"), format!("{code}\n# hand-in {i}\n")).expect("write");
+    }
+    let runner = SandboxRunner::new(course.config.runner.requirements.clone(), Limits::default(), Isolation::Bubblewrap, candle_core::Device::Cpu, lectern_runner::python::cache_dir(), None);
+    // The Python environment is made (or found) before the clock starts.
+    let warm = tmp.join("warm");
+    std::fs::create_dir_all(warm.join("w")).expect("mkdir");
+    std::fs::write(warm.join("w/attention.py"), &solution).expect("write");
+    lectern_grade::grade_batch(course, &warm, &tmp.join("warm-out"), &options, &runner, &quiet).expect("grades");
+    let started = Instant::now();
+    let summary = lectern_grade::grade_batch(course, &code_subs, &tmp.join("code-out"), &options, &runner, &quiet).expect("grades");
+    let took = started.elapsed();
+    assert_eq!(summary.graded, CODE_HAND_INS);
+    println!("attention hand-ins through the sandbox: {CODE_HAND_INS}, --jobs 2");
+    println!("  {:.1} s = {:.2} hand-ins/s", took.as_secs_f64(), CODE_HAND_INS as f64 / took.as_secs_f64());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
