@@ -48,10 +48,10 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
             lines.push(*span);
         }
     }
+    lines.sort_unstable();
     let masked = mask(text, &lines);
     let mut first_try = Sink { file, diagnostics: Vec::new() };
     let outline = markdown::outline(text, &masked, Span::new(body_start, text.len()), &mut first_try);
-    lines.sort_unstable();
     let crosses = outline.blocks.iter().any(|b| {
         let i = lines.partition_point(|l| l.start <= b.span.start);
         lines.get(i).is_some_and(|l| l.start < b.span.end)
@@ -170,16 +170,14 @@ fn directive_lines(content: &[Content], out: &mut Vec<Span>) {
     }
 }
 
-/// `text` with each of `lines` overwritten by `***` and spaces.
+/// `text` with each of `lines` (sorted) overwritten by `***` and spaces.
 fn mask<'t>(text: &'t str, lines: &[Span]) -> Cow<'t, str> {
     if lines.is_empty() {
         return Cow::Borrowed(text);
     }
-    let mut sorted = lines.to_vec();
-    sorted.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    for line in sorted {
+    for &line in lines {
         out.push_str(&text[pos..line.start]);
         let len = line.end - line.start;
         out.push_str(&"***"[..len.min(3)]);

@@ -123,7 +123,7 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
             Event::Start(tag) => {
                 in_code_block |= matches!(tag, Tag::CodeBlock(_));
                 in_table |= matches!(tag, Tag::Table(_));
-                if is_text_container(&tag) {
+                if !stray.is_empty() && is_text_container(&tag) {
                     stray_formulas(text, base, &mut stray, in_table, sink);
                 }
                 if depth > 0 {
@@ -157,7 +157,7 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
             }
             Event::End(end) => {
                 in_code_block &= end != TagEnd::CodeBlock;
-                if matches!(end, TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableCell | TagEnd::Item) {
+                if !stray.is_empty() && matches!(end, TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableCell | TagEnd::Item) {
                     stray_formulas(text, base, &mut stray, in_table, sink);
                 }
                 in_table &= !matches!(end, TagEnd::Table);
