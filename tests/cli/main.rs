@@ -5,6 +5,7 @@
 
 mod browser;
 mod check;
+mod grade;
 mod model;
 mod new;
 mod runner;

@@ -140,8 +140,7 @@ pub fn grade_batch(
             scope.spawn(move || {
                 // Each worker looks up earlier code runs through its own connection.
                 let reader = Store::open(&store_path).ok();
-                loop {
-                    let Some(next) = queue.lock().ok().and_then(|mut q| q.next()) else { break };
+                while let Some(next) = queue.lock().ok().and_then(|mut q| q.next()) {
                     let handin = next.load(limits);
                     let hash = handin.content_hash();
                     let unchanged = known.get(&handin.source).is_some_and(|(h, under)| *h == hash && under == graded_under);

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use candle_core::Device;
 use lectern_lesson::model::Exercise;
-use lectern_runner::harness::{self, CaseResult, Cases, Verdict};
+use lectern_runner::harness::{self, CaseResult, Cases, RunOptions};
 use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
 
 use crate::batch::CodeRunner;
@@ -51,7 +51,8 @@ impl CodeRunner for SandboxRunner {
         let dir = tempdir_in(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         let file = dir.join(&exercise.entry);
         std::fs::write(&file, code).map_err(|e| format!("{}: {e}", file.display()))?;
-        let results = harness::test_exercise(exercise, &file, sandbox, &self.device, Cases::All, &scratch);
+        let options = RunOptions { cases: Cases::All, secret: self.secret };
+        let results = harness::test_exercise_with(exercise, &file, sandbox, &self.device, &options, &scratch);
         let _ = std::fs::remove_dir_all(&dir);
         let results = results.map_err(|e| e.to_string())?;
         let per_case = exercise.points / results.len().max(1) as f64;
@@ -78,39 +79,5 @@ fn tempdir_in(root: &std::path::Path) -> std::io::Result<PathBuf> {
 fn outcome(r: &CaseResult, per_case: f64) -> CaseOutcome {
     let verdict = serde_json::to_value(&r.verdict).ok().and_then(|v| v.get("verdict").and_then(|k| k.as_str()).map(str::to_owned)).unwrap_or_default();
     let passed = r.verdict.passed();
-    CaseOutcome { name: r.name.clone(), visible: r.visible, passed, verdict, message: describe(&r.verdict, r.visible), score: if passed { per_case } else { 0.0 }, max_score: per_case }
-}
-
-/// One line a student can act on; for a hidden case, without the values it compared.
-fn describe(verdict: &Verdict, visible: bool) -> String {
-    match verdict {
-        Verdict::WrongValues { max_abs_error, max_rel_error, worst_index, expected, got } if visible => {
-            format!("values differ: max abs error {max_abs_error:.3e}, max rel error {max_rel_error:.3e}; at {worst_index:?} expected {expected:.6} got {got:.6}")
-        }
-        Verdict::WrongValues { max_abs_error, .. } => format!("values differ from the reference (max abs error {max_abs_error:.3e})"),
-        Verdict::WrongShape { output, expected, got } if visible => format!("output {output} has shape {got:?}, expected {expected:?}"),
-        Verdict::WrongShape { output, got, .. } => format!("output {output} has the wrong shape ({got:?})"),
-        other => harness_line(other),
-    }
-}
-
-fn harness_line(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Pass { max_abs_error } => format!("matches the reference (max abs error {max_abs_error:.1e})"),
-        Verdict::WrongValues { .. } | Verdict::WrongShape { .. } => "does not match the reference".into(),
-        Verdict::WrongDtype { output, expected, got } => format!("output {output} is {got}, expected {expected}"),
-        Verdict::WrongCount { expected, got } => format!("returned {got} value(s), expected {expected}"),
-        Verdict::NotFinite { output, count } => format!("output {output} has {count} NaN or infinite value(s) where the reference is finite"),
-        Verdict::PropertyFailed { reason } => format!("does not hold: {reason}"),
-        Verdict::SyntaxError { line, message } => format!("syntax error at line {}: {message}", line.map_or("?".into(), |l| l.to_string())),
-        Verdict::ImportError { message } => format!("the file does not import: {message}"),
-        Verdict::MissingFunction { name } => format!("the file defines no function `{name}`"),
-        Verdict::Exception { kind, message, .. } => format!("raised {kind}: {message}"),
-        Verdict::Timeout { seconds } => format!("still running after {seconds:.0} s: stopped (an endless loop?)"),
-        Verdict::CpuLimit { seconds } => format!("used up its {seconds} s of CPU time: stopped"),
-        Verdict::MemoryLimit => "ran out of memory".into(),
-        Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
-        Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
-        Verdict::BadOutput { reason } => format!("unusable output: {reason}"),
-    }
+    CaseOutcome { name: r.name.clone(), visible: r.visible, passed, verdict, message: r.describe(), score: if passed { per_case } else { 0.0 }, max_score: per_case }
 }

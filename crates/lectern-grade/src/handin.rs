@@ -252,11 +252,13 @@ fn read_zip(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String
 /// `top/` when every entry of the zip lies under that one folder and some lie two
 /// folders deep (`top/s001/answers.toml`).
 fn common_top(names: &[String]) -> String {
-    let Some(first) = names.iter().find_map(|n| n.split('/').next().filter(|s| !s.is_empty() && !n.starts_with('/'))) else {
+    // Entries that would leave the archive are refused anyway; they decide nothing here.
+    let names: Vec<&String> = names.iter().filter(|n| !n.starts_with('/') && !n.split('/').any(|p| p == "..")).collect();
+    let Some(first) = names.iter().find_map(|n| n.split('/').next().filter(|s| !s.is_empty())) else {
         return String::new();
     };
     let prefix = format!("{first}/");
-    let all_under = names.iter().all(|n| n.starts_with(&prefix) || n == first || n.starts_with("__MACOSX"));
+    let all_under = names.iter().all(|n| n.starts_with(&prefix) || *n == first || n.starts_with("__MACOSX"));
     let deep = names.iter().any(|n| n.strip_prefix(&prefix).is_some_and(|rest| rest.trim_end_matches('/').contains('/')));
     if all_under && deep { prefix } else { String::new() }
 }

@@ -186,10 +186,8 @@ impl Key {
                         key.items.push(Item { id, lesson: Some(lesson.id.clone()), max_points: step.max_points(), kind: ItemKind::Step { rubric, solution } });
                     }
                 }
-                Block::Exercise(e) => {
-                    if !embedded.iter().any(|(id, _)| id == &e.id) {
-                        embedded.push((e.id.clone(), Some(lesson.id.clone())));
-                    }
+                Block::Exercise(e) if !embedded.iter().any(|(id, _)| id == &e.id) => {
+                    embedded.push((e.id.clone(), Some(lesson.id.clone())));
                 }
                 _ => {}
             });

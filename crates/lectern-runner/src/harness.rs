@@ -65,6 +65,40 @@ pub struct CaseResult {
     pub output: String,
 }
 
+impl CaseResult {
+    /// One line a student can act on. For a hidden case it never shows the values it
+    /// compared, nor where.
+    pub fn describe(&self) -> String {
+        match &self.verdict {
+            Verdict::Pass { .. } if self.name.starts_with("check: ") => "holds".into(),
+            Verdict::Pass { max_abs_error } => format!("matches the reference (max abs error {max_abs_error:.1e})"),
+            Verdict::WrongValues { max_abs_error, max_rel_error, worst_index, expected, got } if self.visible => format!(
+                "values differ: max abs error {max_abs_error:.3e}, max rel error {max_rel_error:.3e}; at {worst_index:?} expected {expected:.6} got {got:.6}"
+            ),
+            Verdict::WrongValues { max_abs_error, .. } => format!("values differ from the reference (max abs error {max_abs_error:.3e})"),
+            Verdict::WrongShape { output, expected, got } if self.visible => format!("output {output} has shape {got:?}, expected {expected:?}"),
+            Verdict::WrongShape { output, got, .. } => format!("output {output} has the wrong shape ({got:?})"),
+            Verdict::WrongDtype { output, expected, got } => format!("output {output} is {got}, expected {expected}"),
+            Verdict::WrongCount { expected, got } => format!("returned {got} value(s), expected {expected}"),
+            Verdict::NotFinite { output, count } => format!("output {output} has {count} NaN or infinite value(s) where the reference is finite"),
+            Verdict::PropertyFailed { reason } => format!("does not hold: {reason}"),
+            Verdict::SyntaxError { line, message } => format!("syntax error at line {}: {message}", line.map_or("?".into(), |l| l.to_string())),
+            Verdict::ImportError { message } => format!("the file does not import: {message}"),
+            Verdict::MissingFunction { name } => format!("the file defines no function `{name}`"),
+            Verdict::Exception { kind, message, traceback } => {
+                let last = traceback.lines().rev().find(|l| l.trim_start().starts_with("File")).unwrap_or("").trim();
+                format!("raised {kind}: {message} ({last})")
+            }
+            Verdict::Timeout { seconds } => format!("still running after {seconds:.0} s: stopped (an endless loop?)"),
+            Verdict::CpuLimit { seconds } => format!("used up its {seconds} s of CPU time: stopped"),
+            Verdict::MemoryLimit => "ran out of memory".into(),
+            Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
+            Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
+            Verdict::BadOutput { reason } => format!("unusable output: {reason}"),
+        }
+    }
+}
+
 /// Which cases to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cases {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use lectern_runner::harness::{self, CaseResult, Cases, RunOptions, Verdict};
+use lectern_runner::harness::{self, Cases, RunOptions};
 use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
 
 use crate::{check, report};
@@ -68,7 +68,7 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
                     "status": if r.verdict.passed() { "passed" } else { "failed" },
                     "score": if r.verdict.passed() { per_case } else { 0.0 },
                     "max_score": per_case,
-                    "output": describe(r),
+                    "output": r.describe(),
                     "verdict": r.verdict,
                 })
             })
@@ -83,7 +83,7 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     } else {
         for r in &results {
             let mark = if r.verdict.passed() { report::paint("PASS", report::Style::Note) } else { report::paint("FAIL", report::Style::Error) };
-            println!("{mark} {}: {}", r.name, describe(r));
+            println!("{mark} {}: {}", r.name, r.describe());
             if !r.verdict.passed() && !r.output.trim().is_empty() {
                 for line in r.output.lines().take(20) {
                     println!("     | {line}");
@@ -93,33 +93,4 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
         println!("{passed} of {} visible cases and checks pass ({}, on {used})", results.len(), exercise.title);
     }
     Ok(if passed == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// One line a student can act on.
-fn describe(r: &CaseResult) -> String {
-    match &r.verdict {
-        Verdict::Pass { .. } if r.name.starts_with("check: ") => "holds".into(),
-        Verdict::Pass { max_abs_error } => format!("matches the reference (max abs error {max_abs_error:.1e})"),
-        Verdict::WrongValues { max_abs_error, max_rel_error, worst_index, expected, got } => format!(
-            "values differ: max abs error {max_abs_error:.3e}, max rel error {max_rel_error:.3e}; at {worst_index:?} expected {expected:.6} got {got:.6}"
-        ),
-        Verdict::WrongShape { output, expected, got } => format!("output {output} has shape {got:?}, expected {expected:?}"),
-        Verdict::WrongDtype { output, expected, got } => format!("output {output} is {got}, expected {expected}"),
-        Verdict::WrongCount { expected, got } => format!("returned {got} value(s), expected {expected}"),
-        Verdict::NotFinite { output, count } => format!("output {output} has {count} NaN or infinite value(s) where the reference is finite"),
-        Verdict::PropertyFailed { reason } => format!("does not hold: {reason}"),
-        Verdict::SyntaxError { line, message } => format!("syntax error at line {}: {message}", line.map_or("?".into(), |l| l.to_string())),
-        Verdict::ImportError { message } => format!("the file does not import: {message}"),
-        Verdict::MissingFunction { name } => format!("the file defines no function `{name}`"),
-        Verdict::Exception { kind, message, traceback } => {
-            let last = traceback.lines().rev().find(|l| l.trim_start().starts_with("File")).unwrap_or("").trim();
-            format!("raised {kind}: {message} ({last})")
-        }
-        Verdict::Timeout { seconds } => format!("still running after {seconds:.0} s: stopped (an endless loop?)"),
-        Verdict::CpuLimit { seconds } => format!("used up its {seconds} s of CPU time: stopped"),
-        Verdict::MemoryLimit => "ran out of memory".into(),
-        Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
-        Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
-        Verdict::BadOutput { reason } => format!("unusable output: {reason}"),
-    }
 }

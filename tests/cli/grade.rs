@@ -1,0 +1,275 @@
+//! `lectern grade`: a class in one batch, every bad hand-in on its own row, a killed batch
+//! that resumes, reruns and shards that write the same bytes as one clean run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::{lectern, root, tempdir, transcript};
+
+fn fixture() -> PathBuf {
+    root().join("tests/fixtures/grade/course")
+}
+
+const SINGLE: [&str; 4] = ["B", "A", "B", "C"];
+const ALL: [&str; 3] = [r#"["A", "C"]"#, r#"["A"]"#, r#""A, C, D""#];
+const STEP: [&str; 4] = [
+    "Running the whole input through the encoder, then cross-attention, costs the most; a KV cache helps decoders.",
+    "交叉注意力在長輸入上很貴。",
+    "It is slow.",
+    "",
+];
+
+/// `n` hand-ins `s000`… with answers that vary by student.
+fn class(dir: &Path, n: usize) {
+    for i in 0..n {
+        let d = dir.join(format!("s{i:03}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        let text = format!(
+            "[lessons.01-quizzes.quiz]\nsingle = \"{}\"\nall = {}\nrmw = [\"A\", \"{}\"]\nkv = {}\narch = \"{}\"\n[lessons.02-challenge.challenge.bottleneck]\nstep1 = \"{}\"\n",
+            SINGLE[i % 4],
+            ALL[i % 3],
+            ["C", "B", "E"][i % 3],
+            [1.0, 1.04, 2.0][i % 3],
+            ["decoder-only", "GPT-3", "BERT"][i % 3],
+            STEP[i % 4]
+        );
+        std::fs::write(d.join("answers.toml"), text).expect("write");
+    }
+}
+
+/// Every output file but the database, by relative path.
+fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir(dir)
+        .into_iter()
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gradebook.sqlite")))
+        .map(|p| (p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned(), std::fs::read(&p).expect("read")))
+        .collect()
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walkdir(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+fn grade(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["grade"];
+    all.extend(args);
+    lectern(&root(), &all)
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_class_is_graded_into_every_export_and_a_rerun_changes_no_byte() {
+    let tmp = tempdir("grade-class");
+    let (subs, out) = (tmp.join("subs"), tmp.join("out"));
+    class(&subs, 12);
+    let first = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(first.status.success(), "{}", transcript(&first));
+    assert!(stdout(&first).contains("graded 12 hand-ins: 12 new or changed, 0 unchanged; 0 could not be graded"), "{}", stdout(&first));
+    let files = outputs(&out);
+    assert!(files.contains_key("report.html") && files.contains_key("students/s007/results.json"));
+    crate::snapshot::assert(&root().join("tests/snapshots/grade/gradebook.csv"), &String::from_utf8_lossy(&files["gradebook.csv"]));
+    crate::snapshot::assert(&root().join("tests/snapshots/grade/s002-results.json"), &String::from_utf8_lossy(&files["students/s002/results.json"]));
+
+    let again = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(stdout(&again).contains("0 new or changed, 12 unchanged"), "{}", stdout(&again));
+    assert!(outputs(&out) == files, "a rerun must write the same bytes");
+
+    // One changed hand-in is the only one graded again.
+    std::fs::write(subs.join("s003/answers.toml"), "[lessons.01-quizzes.quiz]\nsingle = \"B\"\n").expect("write");
+    let changed = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(stdout(&changed).contains("1 new or changed, 11 unchanged"), "{}", stdout(&changed));
+
+    // An instructor's override holds across regrades.
+    std::fs::write(
+        out.join("overrides.toml"),
+        "[[override]]\nstudent = \"s002\"\nitem = \"bottleneck/step1\"\npoints = 2.5\ncomment = \"Says it in other words.\"\n",
+    )
+    .expect("write");
+    let overridden = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(overridden.status.success(), "{}", transcript(&overridden));
+    let results = std::fs::read_to_string(out.join("students/s002/results.json")).expect("results");
+    assert!(results.contains("Instructor: Says it in other words. (2.5 of 3 points)"), "{results}");
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    let row = csv.lines().find(|l| l.starts_with("s002,")).expect("s002 row");
+    assert!(row.contains(",2.5,"), "{row}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn shards_merge_into_exactly_what_one_run_writes() {
+    let tmp = tempdir("grade-shards");
+    let subs = tmp.join("subs");
+    class(&subs, 30);
+    let course = fixture();
+    let (course, subs_s) = (course.to_str().expect("utf-8"), subs.to_str().expect("utf-8"));
+    let single = tmp.join("single");
+    assert!(grade(&[course, subs_s, "--out", single.to_str().expect("utf-8")]).status.success());
+    let mut shard_dirs = Vec::new();
+    for k in 1..=3 {
+        let dir = tmp.join(format!("shard{k}"));
+        let o = grade(&[course, subs_s, "--out", dir.to_str().expect("utf-8"), "--shard", &format!("{k}/3")]);
+        assert!(o.status.success(), "{}", transcript(&o));
+        assert!(!dir.join("gradebook.csv").exists(), "a shard writes only its gradebook");
+        shard_dirs.push(dir);
+    }
+    let merged = tmp.join("merged");
+    let mut args = vec!["merge", "--out", merged.to_str().expect("utf-8")];
+    args.extend(shard_dirs.iter().map(|d| d.to_str().expect("utf-8")));
+    let o = grade(&args);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(outputs(&merged) == outputs(&single), "merged shards must equal one run");
+    // The same shard twice is refused.
+    let twice = grade(&["merge", "--out", tmp.join("twice").to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8")]);
+    assert_eq!(twice.status.code(), Some(1), "{}", transcript(&twice));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("is in two shards"), "{}", transcript(&twice));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The message of `student`'s row in gradebook.csv (its last column), or "" when graded.
+fn csv_error(out: &Path, student: &str) -> String {
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    let line = csv.lines().find(|l| l.starts_with(&format!("{student},"))).unwrap_or_else(|| panic!("no row for {student} in\n{csv}"));
+    if line.ends_with('"') {
+        line.rsplit_once(",\"").map_or(String::new(), |(_, e)| e.trim_end_matches('"').replace("\"\"", "\""))
+    } else {
+        line.rsplit_once(',').map_or(String::new(), |(_, e)| e.to_owned())
+    }
+}
+
+fn results(out: &Path, student: &str) -> String {
+    std::fs::read_to_string(out.join("students").join(student).join("results.json")).unwrap_or_else(|_| panic!("no results for {student}"))
+}
+
+#[test]
+fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempdir("grade-bad");
+    let (subs, out) = (tmp.join("subs"), tmp.join("out"));
+    class(&subs, 2);
+    let put = |dir: &str, name: &str, bytes: &[u8]| {
+        std::fs::create_dir_all(subs.join(dir)).expect("mkdir");
+        std::fs::write(subs.join(dir).join(name), bytes).expect("write");
+    };
+    put("malformed", "answers.toml", b"[lessons.01-quizzes.quiz\nsingle = 'B'\n");
+    put("garbage", "answers.toml", &[0x7f, 0x45, 0x4c, 0x46, 0xff, 0x00, 0x81, 0x9c]);
+    put("unknown", "answers.toml", b"[lessons.01-quizzes.quiz]\nsingle = 'B'\nq99 = 'A'\n[lessons.02-challenge.quiz]\nkv = 1\n");
+    put("huge", "answers.toml", format!("[lessons.01-quizzes.quiz]\narch = '{}'\n", "x".repeat(5000)).as_bytes());
+    put("missing", "notes.txt", b"I forgot my answers");
+    std::fs::create_dir_all(subs.join("linked")).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/passwd", subs.join("linked/answers.toml")).expect("symlink");
+    std::os::unix::fs::symlink(subs.join("s000"), subs.join("folder-link")).expect("symlink");
+    put("twin-a", "answers.toml", b"student = 'twin'\n");
+    put("twin-b", "answers.toml", b"student = 'twin'\n");
+    let bad_name = subs.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir_all(&bad_name).expect("mkdir");
+    std::fs::write(bad_name.join("answers.toml"), "").expect("write");
+    std::fs::write(subs.join("README.txt"), "not a hand-in").expect("write");
+
+    let o = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--max-file-size", "4096"]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("README.txt: not a folder, skipped"), "{}", transcript(&o));
+    // The good hand-ins are graded whatever the others hold.
+    assert_eq!(csv_error(&out, "s000"), "");
+    assert!(results(&out, "s000").contains("\"score\": 10.0"), "{}", results(&out, "s000"));
+    assert_eq!(csv_error(&out, "s001"), "");
+    let expectations = [
+        ("malformed", "answers.toml is not valid TOML at line 1"),
+        ("garbage", "answers.toml is not UTF-8 text"),
+        ("missing", "nothing to grade: the hand-in has none of answers.toml"),
+        ("linked", "nothing to grade"),
+        ("folder-link", "the hand-in is a symbolic link; links are never followed"),
+        ("twin", "the folders `twin-a`, `twin-b` all claim student `twin`"),
+        ("caf\\xE9", "the folder's name is not valid UTF-8"),
+        ("huge", "nothing to grade"),
+    ];
+    for (student, message) in expectations {
+        assert!(csv_error(&out, student).contains(message), "{student}: {:?} lacks {message:?}", csv_error(&out, student));
+    }
+    assert!(results(&out, "linked").contains("answers.toml is a symbolic link; links are never followed"), "{}", results(&out, "linked"));
+    assert!(results(&out, "huge").contains("answers.toml is 5"), "{}", results(&out, "huge"));
+    let unknown = results(&out, "unknown");
+    assert!(unknown.contains("the course has no quiz `q99`") && unknown.contains("quiz `kv` belongs to lesson `01-quizzes`, not `02-challenge`"), "{unknown}");
+    assert!(!out.join("students/caf").exists());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_zip_of_folders_is_graded_and_entries_that_leave_their_folder_are_refused() {
+    use std::io::Write;
+    let tmp = tempdir("grade-zip");
+    let zip_path = tmp.join("class.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).expect("create"));
+        let options = zip::write::SimpleFileOptions::default();
+        let mut add = |name: &str, body: &str| {
+            zip.start_file(name, options).expect("entry");
+            zip.write_all(body.as_bytes()).expect("write");
+        };
+        // LMS exports wrap the class in one folder.
+        add("export/s100/answers.toml", "[lessons.01-quizzes.quiz]\nsingle = 'B'\n");
+        add("export/s101/answers.toml", "[lessons.01-quizzes.quiz]\nsingle = 'A'\n");
+        add("export/s102/../../evil/answers.toml", "student = 's100'\n");
+        add("/abs/answers.toml", "student = 's100'\n");
+        zip.finish().expect("zip");
+    }
+    let out = tmp.join("out");
+    let o = grade(&[fixture().to_str().expect("utf-8"), zip_path.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(results(&out, "s100").contains("\"score\": 1.0"), "{}", results(&out, "s100"));
+    assert_eq!(csv_error(&out, "s101"), "");
+    assert!(csv_error(&out, "s102").contains("leaves its folder"), "{}", csv_error(&out, "s102"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`/abs/answers.toml` has `..` or an absolute path: skipped"), "{}", transcript(&o));
+    assert!(!tmp.join("evil").exists() && !Path::new("/abs").exists());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_batch_killed_mid_way_resumes_and_ends_like_a_clean_run() {
+    let tmp = tempdir("grade-kill");
+    let subs = tmp.join("subs");
+    let solution = std::fs::read_to_string(root().join("courses/ai012/exercises/attention/solution.py")).expect("solution");
+    for i in 0..5 {
+        let d = subs.join(format!("k{i}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("attention.py"), format!("{solution}\n# {i}\n")).expect("write");
+        std::fs::write(d.join("answers.toml"), "[lessons.02-llm-architectures.quiz]\nq1 = 'A'\n").expect("write");
+    }
+    let course = root().join("courses/ai012");
+    let killed = tmp.join("killed");
+    let args = |out: &Path| vec!["grade".to_owned(), course.display().to_string(), subs.display().to_string(), "--out".into(), out.display().to_string(), "--jobs".into(), "1".into()];
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lectern"))
+        .args(args(&killed))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until some hand-ins, not all, are in the gradebook, then kill -9.
+    let db = killed.join("gradebook.sqlite");
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = rusqlite::Connection::open(&db).ok().and_then(|c| c.query_row("SELECT count(*) FROM handins", [], |r| r.get(0)).ok()).unwrap_or(0);
+        if n >= 1 || started.elapsed() > std::time::Duration::from_secs(120) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let resumed = std::process::Command::new(assert_cmd::cargo::cargo_bin("lectern")).args(args(&killed)).output().expect("runs");
+    assert!(resumed.status.success(), "{}", transcript(&resumed));
+    let said = stdout(&resumed);
+    assert!(!said.contains("5 new or changed") && !said.contains(" 0 unchanged"), "the rerun must pick up where the batch stopped: {said}");
+    let clean = tmp.join("clean");
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("lectern")).args(args(&clean)).output().expect("runs");
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(outputs(&killed) == outputs(&clean), "a resumed batch must end as a clean run does");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
