@@ -10,7 +10,7 @@
 //!
 //! What it knows: letters, digits, most punctuation, any non-ASCII character that is
 //! not white space, `{…}` groups, `^`/`_` scripts (at most one of each, right after
-//! their base), the commands of [`COMMANDS`] with their arguments, and
+//! their base), the commands listed in `COMMANDS` with their arguments, and
 //! `\left D … \right D` with `D` one of `( ) [ ] | / .` — everything else (`\\`, `%`,
 //! `&`, `$`, `#`, environments, macros, `\sqrt[n]`, unknown commands) is "don't know".
 
@@ -70,6 +70,7 @@ const DELIMITERS: &[u8] = b"()[]|/.";
 /// Groups nested deeper than this are left to pulldown-latex.
 const MAX_DEPTH: usize = 32;
 
+/// What `name` takes, if the recognizer knows it.
 fn kind(name: &str) -> Option<Kind> {
     COMMANDS.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| COMMANDS[i].1)
 }
