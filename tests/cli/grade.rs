@@ -186,7 +186,7 @@ fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
         ("missing", "nothing to grade: the hand-in has none of answers.toml"),
         ("linked", "nothing to grade"),
         ("folder-link", "the hand-in is a symbolic link; links are never followed"),
-        ("twin", "the folders `twin-a`, `twin-b` all claim student `twin`"),
+        ("twin", "folder `twin-a` claims student `twin`, as does `twin-b`"),
         ("caf\\xE9", "the folder's name is not valid UTF-8"),
         ("huge", "nothing to grade"),
     ];
@@ -271,5 +271,25 @@ fn a_batch_killed_mid_way_resumes_and_ends_like_a_clean_run() {
     let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("lectern")).args(args(&clean)).output().expect("runs");
     assert!(o.status.success(), "{}", transcript(&o));
     assert!(outputs(&killed) == outputs(&clean), "a resumed batch must end as a clean run does");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn the_sample_class_grades_as_its_readme_says() {
+    let tmp = tempdir("grade-sample");
+    let out = tmp.join("out");
+    let o = grade(&["courses/ai012", "courses/ai012/sample-class", "--out", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(stdout(&o).contains("graded 21 hand-ins (code on cpu): 21 new or changed, 0 unchanged; 3 could not be graded"), "{}", stdout(&o));
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    let total = |student: &str| csv.lines().find(|l| l.starts_with(&format!("{student},"))).and_then(|l| l.split(',').nth(14)).unwrap_or_default().to_owned();
+    assert_eq!(total("s19"), "62", "everything right\n{csv}");
+    assert_eq!(total("s01"), "24");
+    assert!(csv_error(&out, "s06").contains("not valid TOML at line 2"));
+    assert!(csv_error(&out, "s13").contains("claims student `s13`"));
+    assert!(results(&out, "s11").contains("the course has no lesson `01-intro` with questions"));
+    assert!(results(&out, "s09").contains("syntax error at line"), "{}", results(&out, "s09"));
+    let report = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(report.contains("students/s04/results.json") && report.contains("near-copy of the published solution"), "the report lists flagged answers");
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -39,10 +39,12 @@ impl Class {
         for r in &mut students {
             let sources = &claims[&r.student];
             if sources.len() > 1 {
+                let others: Vec<String> = sources.iter().filter(|s| **s != r.source).map(|s| format!("`{s}`")).collect();
                 r.error = Some(format!(
-                    "the folders {} all claim student `{}`; none is graded until one is renamed or its answers.toml fixed",
-                    sources.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
-                    r.student
+                    "folder `{}` claims student `{}`, as does {}; neither is graded until one is renamed or its answers.toml fixed",
+                    r.source,
+                    r.student,
+                    others.join(" and ")
                 ));
             }
         }

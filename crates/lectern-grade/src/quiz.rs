@@ -25,11 +25,12 @@ pub fn grade_quiz(id: &str, kind: &ItemKind, points: f64, answer: Option<&toml::
     result
 }
 
-/// The letters a choice answer names: `"B"`, `["A", "C"]`, or `"A, C"`.
+/// The letters a choice answer names: `"B"`, `["A", "C"]`, or `"A, C"`, in either case
+/// and in full-width forms (`"Ｂ"`).
 fn letters(answer: &toml::Value) -> Result<Vec<char>, String> {
     let mut out = Vec::new();
     let mut push = |s: &str| -> Result<(), String> {
-        for part in s.split([',', ' ']).filter(|p| !p.is_empty()) {
+        for part in normalize(s).split([',', ' ']).filter(|p| !p.is_empty()) {
             let mut chars = part.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) if c.is_ascii_alphabetic() => {

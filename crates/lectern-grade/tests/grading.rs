@@ -50,6 +50,8 @@ fn single_choice_is_all_or_nothing_and_takes_a_letter_in_any_case() {
     assert_eq!(score(&quiz(r#"single = "B""#), "single"), 1.0);
     assert_eq!(score(&quiz(r#"single = "b""#), "single"), 1.0);
     assert_eq!(score(&quiz(r#"single = ["B"]"#), "single"), 1.0);
+    assert_eq!(score(&quiz(r#"single = "Ｂ""#), "single"), 1.0);
+    assert_eq!(score(&quiz(r#"single = " b ""#), "single"), 1.0);
     assert_eq!(score(&quiz(r#"single = "A""#), "single"), 0.0);
     let two = quiz(r#"single = ["A", "B"]"#);
     assert_eq!(score(&two, "single"), 0.0);
@@ -66,6 +68,7 @@ fn multiple_choice_all_or_nothing_needs_exactly_the_correct_set() {
     assert_eq!(score(&quiz(r#"all = ["A", "C"]"#), "all"), 2.0);
     assert_eq!(score(&quiz(r#"all = ["C", "A"]"#), "all"), 2.0);
     assert_eq!(score(&quiz(r#"all = "A, C""#), "all"), 2.0);
+    assert_eq!(score(&quiz(r#"all = "Ａ，Ｃ""#), "all"), 2.0);
     assert_eq!(score(&quiz(r#"all = ["A"]"#), "all"), 0.0);
     assert_eq!(score(&quiz(r#"all = ["A", "B", "C"]"#), "all"), 0.0);
 }
