@@ -68,7 +68,8 @@ pub(crate) struct TopBlock<'t> {
 #[derive(Debug)]
 pub(crate) enum TopKind<'t> {
     /// A heading; `inline` is the absolute range of its inline Markdown, `plain` its text
-    /// without markup.
+    /// without markup (for `##` headings only, the ones a challenge takes its title from;
+    /// empty for the others).
     Heading { level: HeadingLevel, inline: Option<Span>, plain: String },
     /// A list and its items.
     List(Vec<ListItem<'t>>),
@@ -273,9 +274,9 @@ fn stray_formulas(text: &str, base: usize, stray: &mut Vec<usize>, in_table: boo
     stray.clear();
 }
 
-/// Adds text to a heading's plain text.
+/// Adds text to a `##` heading's plain text.
 fn note_plain(current: &mut Option<(usize, TopKind<'_>)>, text: &str) {
-    if let Some((_, TopKind::Heading { plain, .. })) = current.as_mut() {
+    if let Some((_, TopKind::Heading { level: HeadingLevel::H2, plain, .. })) = current.as_mut() {
         plain.push_str(text);
     }
 }
