@@ -91,7 +91,7 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
     let text = fs::read_to_string(&lesson).expect("lesson");
     fs::write(&lesson, text.replacen("## ", "## Freshly edited heading\n\n## ", 1)).expect("write");
     let line = server.wait_for("rebuilt ");
-    assert!(line.starts_with("rebuilt 1 of 5 lesson pages"), "{line}");
+    assert!(line.starts_with("rebuilt 1 of 6 lesson pages"), "{line}");
     assert_ne!(server.get("/__lectern/version").1, version);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !server.get("/03-quizzes.html").1.contains("Freshly edited heading") {
