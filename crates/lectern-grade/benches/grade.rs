@@ -102,6 +102,30 @@ fn main() {
         summary.exporting.as_secs_f64()
     );
     println!("  rerun, nothing changed: {:.2} s = {:.0} hand-ins/s", rerun.as_secs_f64(), QUIZ_HAND_INS as f64 / rerun.as_secs_f64());
+    // The floor under the exports: the file system making 10,000 folders with one file
+    // of a results.json's size each, in two threads as the exports do, on the same disk.
+    let floor_dir = tmp.join("floor");
+    let body = std::fs::read(out.join("students/s00000/results.json")).expect("a results.json");
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for half in 0..2 {
+            let (floor_dir, body) = (&floor_dir, &body);
+            scope.spawn(move || {
+                for i in (half..QUIZ_HAND_INS).step_by(2) {
+                    let d = floor_dir.join(format!("s{i:05}"));
+                    std::fs::create_dir_all(&d).expect("mkdir");
+                    std::fs::write(d.join("results.json"), body).expect("write");
+                }
+            });
+        }
+    });
+    let floor = started.elapsed();
+    println!(
+        "  file-system floor: 10,000 folders with one {}-byte file each in {:.2} s; the exports took {:.2}x that",
+        body.len(),
+        floor.as_secs_f64(),
+        summary.exporting.as_secs_f64() / floor.as_secs_f64()
+    );
 
     if std::env::var("LECTERN_BENCH_CODE").is_ok_and(|v| v == "0") {
         let _ = std::fs::remove_dir_all(&tmp);
