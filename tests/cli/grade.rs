@@ -130,6 +130,13 @@ fn shards_merge_into_exactly_what_one_run_writes() {
     let twice = grade(&["merge", "--out", tmp.join("twice").to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8")]);
     assert_eq!(twice.status.code(), Some(1), "{}", transcript(&twice));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("is in two shards"), "{}", transcript(&twice));
+    // Merging into a shard's own folder would lose it: refused, the shard intact.
+    let into = grade(&["merge", "--out", shard_dirs[1].to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8"), shard_dirs[1].to_str().expect("utf-8")]);
+    assert_eq!(into.status.code(), Some(1), "{}", transcript(&into));
+    assert!(String::from_utf8_lossy(&into.stderr).contains("is one of the shards"), "{}", transcript(&into));
+    let o = grade(&["merge", "--out", tmp.join("again").to_str().expect("utf-8"), shard_dirs[0].to_str().expect("utf-8"), shard_dirs[1].to_str().expect("utf-8"), shard_dirs[2].to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert!(outputs(&tmp.join("again")) == outputs(&single));
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

@@ -201,11 +201,17 @@ pub fn grade_batch(
 /// exactly what a single run over all hand-ins writes.
 pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, GradeError> {
     std::fs::create_dir_all(out).map_err(|e| GradeError::Output { path: out.to_owned(), message: e.to_string() })?;
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if let Some(shard) = shards.iter().find(|s| same(s, out)) {
+        return Err(GradeError::Merge { message: format!("--out {} is one of the shards; merge into another folder", shard.display()) });
+    }
+    // The merged gradebook is made aside and swapped in whole.
     let target = out.join("gradebook.sqlite");
-    let _ = std::fs::remove_file(&target);
-    let _ = std::fs::remove_file(out.join("gradebook.sqlite-wal"));
-    let _ = std::fs::remove_file(out.join("gradebook.sqlite-shm"));
-    let mut store = Store::open(&target)?;
+    let building = out.join("gradebook.sqlite.merging");
+    for stale in ["gradebook.sqlite.merging", "gradebook.sqlite.merging-wal", "gradebook.sqlite.merging-shm"] {
+        let _ = std::fs::remove_file(out.join(stale));
+    }
+    let mut store = Store::open(&building)?;
     let mut key: Option<KeySummary> = None;
     for shard in shards {
         let path = shard.join("gradebook.sqlite");
@@ -234,6 +240,11 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     };
     store.set_key(&key)?;
     let records = store.records()?;
+    store.close()?;
+    for stale in ["gradebook.sqlite-wal", "gradebook.sqlite-shm"] {
+        let _ = std::fs::remove_file(out.join(stale));
+    }
+    std::fs::rename(&building, &target).map_err(|e| GradeError::Output { path: target.clone(), message: e.to_string() })?;
     let class = export::Class::new(key, records, &export::overrides_path(out))?;
     let summary = BatchSummary {
         handins: class.students.len(),

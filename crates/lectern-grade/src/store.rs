@@ -156,6 +156,14 @@ impl Store {
         Ok(store)
     }
 
+    /// Checkpoints the write-ahead log into the database file and closes it, leaving one
+    /// self-contained file.
+    pub fn close(self) -> Result<(), GradeError> {
+        let path = self.path.clone();
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;").map_err(|e| GradeError::Database { path: path.clone(), message: e.to_string() })?;
+        self.conn.close().map_err(|(_, e)| GradeError::Database { path, message: e.to_string() })
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> GradeError + '_ {
         |e| GradeError::Database { path: self.path.clone(), message: e.to_string() }
     }
