@@ -10,7 +10,7 @@
 //!    sandbox with `--jobs 2`: hand-ins per second.
 //!
 //! Run: `cargo bench -p lectern-grade --bench grade` (part 3 needs bwrap and python3;
-//! `LECTERN_BENCH_CODE=0` skips it).
+//! `LECTERN_BENCH_CODE=0` skips it; `LECTERN_BENCH_DIR=/dev/shm` runs on a RAM disk).
 
 use std::path::Path;
 use std::time::Instant;
@@ -75,7 +75,11 @@ fn main() {
     let loaded = lectern_lesson::load_course(&root.join("courses/ai012"));
     assert!(!loaded.has_errors(), "ai012 must load");
     let course = &loaded.course;
-    let tmp = std::env::temp_dir().join(format!("lectern-bench-grade-{}", std::process::id()));
+    // LECTERN_BENCH_DIR puts the hand-ins and outputs elsewhere (e.g. /dev/shm, to see
+    // what is the disk's share of the time).
+    let base = std::env::var_os("LECTERN_BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let tmp = base.join(format!("lectern-bench-grade-{}", std::process::id()));
+    println!("hand-ins and outputs under {}", base.display());
     let _ = std::fs::remove_dir_all(&tmp);
     let (subs, out) = (tmp.join("submissions"), tmp.join("out"));
     generate(&subs, QUIZ_HAND_INS);

@@ -41,7 +41,7 @@ pub enum ItemKind {
     Choice { options: Vec<ChoiceOption>, policy: ChoicePolicy, multiple: bool },
     Numeric { answer: f64, tolerance: Tolerance, unit: Option<String> },
     Text { accept: Vec<Matcher> },
-    Step { rubric: Vec<RubricEntry>, solution: String },
+    Step { rubric: Vec<RubricEntry>, solution: crate::rubric::Grams },
     Exercise(Box<Exercise>),
 }
 
@@ -183,7 +183,7 @@ impl Key {
                             solution: Some(solution.clone()),
                             exercise: None,
                         });
-                        key.items.push(Item { id, lesson: Some(lesson.id.clone()), max_points: step.max_points(), kind: ItemKind::Step { rubric, solution } });
+                        key.items.push(Item { id, lesson: Some(lesson.id.clone()), max_points: step.max_points(), kind: ItemKind::Step { rubric, solution: crate::rubric::Grams::of(&solution) } });
                     }
                 }
                 Block::Exercise(e) if !embedded.iter().any(|(id, _)| id == &e.id) => {

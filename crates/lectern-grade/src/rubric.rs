@@ -14,7 +14,7 @@ pub const SHORT_ANSWER_CHARS: usize = 12;
 pub const NEAR_COPY: f64 = 0.8;
 
 /// Grades one step's answer (`None`: the hand-in has none).
-pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &str, max: f64, answer: Option<&toml::Value>) -> ItemResult {
+pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, answer: Option<&toml::Value>) -> ItemResult {
     let mut result = ItemResult {
         item: id.to_owned(),
         score: 0.0,
@@ -50,7 +50,7 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &str, max: f64, an
         hits.push(hit);
     }
     let chars = normalized.chars().filter(|c| !c.is_whitespace()).count();
-    let copied = copied_share(&normalized, &normalize(solution));
+    let copied = solution.share_of(&normalized);
     result.flag = if chars == 0 {
         Some("empty answer".to_owned())
     } else if chars < SHORT_ANSWER_CHARS {
@@ -71,28 +71,44 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &str, max: f64, an
     result
 }
 
-/// The share of `answer`'s character 5-grams (spaces ignored) that occur in `solution`.
-fn copied_share(answer: &str, solution: &str) -> f64 {
-    const N: usize = 5;
-    let a: Vec<char> = answer.chars().filter(|c| !c.is_whitespace()).collect();
-    let s: Vec<char> = solution.chars().filter(|c| !c.is_whitespace()).collect();
-    if a.len() < N || s.len() < N {
-        return 0.0;
+/// The character 5-grams (white space ignored) of a published solution, made once per
+/// batch, to tell how much of an answer is copied from it.
+#[derive(Debug, Default)]
+pub struct Grams(std::collections::HashSet<[char; GRAM]>);
+
+const GRAM: usize = 5;
+
+fn grams(text: &str) -> Vec<[char; GRAM]> {
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    chars.windows(GRAM).map(|w| [w[0], w[1], w[2], w[3], w[4]]).collect()
+}
+
+impl Grams {
+    /// The 5-grams of `solution` (normalized here).
+    pub fn of(solution: &str) -> Grams {
+        Grams(grams(&normalize(solution)).into_iter().collect())
     }
-    let grams: std::collections::HashSet<&[char]> = s.windows(N).collect();
-    let found = a.windows(N).filter(|w| grams.contains(w)).count();
-    found as f64 / (a.len() - N + 1) as f64
+
+    /// The share of the normalized `answer`'s 5-grams that occur in the solution.
+    pub fn share_of(&self, answer: &str) -> f64 {
+        let a = grams(answer);
+        if a.is_empty() || self.0.is_empty() {
+            return 0.0;
+        }
+        a.iter().filter(|g| self.0.contains(*g)).count() as f64 / a.len() as f64
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::copied_share;
+    use super::Grams;
 
     #[test]
-    fn copied_share_counts_shared_five_grams() {
-        assert_eq!(copied_share("abcdefg", "xxabcdefgxx"), 1.0);
-        assert_eq!(copied_share("abcdefg", "zzzzzzz"), 0.0);
-        assert!((copied_share("abcdezzz", "abcde") - 0.25).abs() < 1e-12);
-        assert_eq!(copied_share("abc", "abc"), 0.0);
+    fn the_copied_share_counts_shared_five_grams() {
+        assert_eq!(Grams::of("xxabcdefgxx").share_of("abcdefg"), 1.0);
+        assert_eq!(Grams::of("zzzzzzz").share_of("abcdefg"), 0.0);
+        assert!((Grams::of("abcde").share_of("abcdezzz") - 0.25).abs() < 1e-12);
+        assert_eq!(Grams::of("abc").share_of("abc"), 0.0);
+        assert_eq!(Grams::of("ABC DE").share_of("abcde"), 1.0);
     }
 }
