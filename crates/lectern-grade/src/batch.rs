@@ -132,6 +132,8 @@ pub fn grade_batch(
     let jobs = options.jobs.clamp(1, total.max(1));
     let (tx, rx) = mpsc::sync_channel::<Option<(Record, Vec<CodeRun>)>>(jobs * 64);
     let mut graded = 0;
+    // What this run recorded, kept for the exports when it is the whole class.
+    let mut fresh = Vec::new();
     std::thread::scope(|scope| -> Result<(), GradeError> {
         for _ in 0..jobs {
             let tx = tx.clone();
@@ -169,7 +171,7 @@ pub fn grade_batch(
             }
             graded += batch.len();
             store.put_many(&batch, &runs)?;
-            batch.clear();
+            fresh.append(&mut batch);
             runs.clear();
             progress(Progress { done, total, elapsed: start.elapsed() });
         }
@@ -177,7 +179,15 @@ pub fn grade_batch(
     })?;
 
     let grading = start.elapsed();
-    let records = store.records()?;
+    let records = if graded == total && gone.is_empty() && known.is_empty() {
+        // A first run: the gradebook holds exactly what was just written (the tests
+        // compare such a run with one exported from the gradebook, byte for byte).
+        fresh.sort_by(|a: &Record, b: &Record| (&a.student, &a.source).cmp(&(&b.student, &b.source)));
+        fresh
+    } else {
+        drop(fresh);
+        store.records()?
+    };
     let mut result = BatchSummary {
         handins: total,
         graded,

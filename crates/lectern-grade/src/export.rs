@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
 
 use crate::answers::valid_student_id;
 use crate::overrides::{self, Override};
@@ -93,8 +92,9 @@ pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
                     for r in part {
                         let dir = students.join(&r.student);
                         std::fs::create_dir_all(&dir).map_err(|e| GradeError::Output { path: dir.clone(), message: e.to_string() })?;
-                        let json = serde_json::to_string_pretty(&results_json(class, r)).unwrap_or_default() + "\n";
-                        write(&dir.join("results.json"), json.as_bytes())?;
+                        let mut json = serde_json::to_vec_pretty(&results_json(class, r)).unwrap_or_default();
+                        json.push(b'\n');
+                        write(&dir.join("results.json"), &json)?;
                     }
                     Ok(())
                 })
@@ -169,53 +169,70 @@ pub fn gradebook_csv(class: &Class) -> String {
     out
 }
 
+/// Gradescope's `results.json`: the fields Gradescope reads, in its order.
+#[derive(Debug, serde::Serialize)]
+pub struct ResultsJson<'a> {
+    pub score: f64,
+    pub max_score: f64,
+    pub output: String,
+    pub tests: Vec<TestJson<'a>>,
+}
+
+/// One entry of `tests[]`.
+#[derive(Debug, serde::Serialize)]
+pub struct TestJson<'a> {
+    pub name: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub status: &'static str,
+    pub output: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub tags: &'static [&'static str],
+}
+
 /// Gradescope's `results.json` fields for one student: score, max_score, output, tests[].
-pub fn results_json(class: &Class, r: &Record) -> serde_json::Value {
+pub fn results_json<'a>(class: &Class, r: &'a Record) -> ResultsJson<'a> {
     let max = class.key.max_total();
     let mut notes = r.notes.clone();
     if let Some(e) = &r.error {
         notes.insert(0, format!("This hand-in could not be graded: {e}"));
-        return json!({ "score": 0.0, "max_score": max, "output": notes.join("\n"), "tests": [] });
+        return ResultsJson { score: 0.0, max_score: max, output: notes.join("\n"), tests: Vec::new() };
     }
     let mut tests = Vec::new();
     for (result, item) in r.results.iter().zip(&class.key.items) {
-        let status = if result.score >= result.max_score && result.max_score > 0.0 { "passed" } else { "failed" };
-        let mut output = result.feedback.join("\n");
-        if let Some(comment) = &result.overridden {
-            output.push_str(&format!("\nInstructor: {comment} ({} of {} points)", number(result.score), number(result.max_score)));
-        }
-        let mut test = json!({
-            "name": format!("{} ({})", item.id, item.kind),
-            "score": result.score,
-            "max_score": result.max_score,
-            "status": status,
-            "output": output,
-        });
         if let Detail::Cases { cases } = &result.detail
             && result.overridden.is_none()
         {
             // An exercise is shown case by case, hidden cases without their values.
             for c in cases {
-                tests.push(json!({
-                    "name": format!("{} · {}", item.id, c.name),
-                    "score": c.score,
-                    "max_score": c.max_score,
-                    "status": if c.passed { "passed" } else { "failed" },
-                    "output": c.message,
-                    "visibility": if c.visible { "visible" } else { "after_published" },
-                }));
+                tests.push(TestJson {
+                    name: format!("{} · {}", item.id, c.name),
+                    score: c.score,
+                    max_score: c.max_score,
+                    status: if c.passed { "passed" } else { "failed" },
+                    output: c.message.as_str().into(),
+                    visibility: Some(if c.visible { "visible" } else { "after_published" }),
+                    tags: &[],
+                });
             }
             continue;
         }
-        if result.flag.is_some() && result.overridden.is_none() {
-            test["tags"] = json!(["review"]);
+        let mut output = result.feedback.join("\n");
+        if let Some(comment) = &result.overridden {
+            output.push_str(&format!("\nInstructor: {comment} ({} of {} points)", number(result.score), number(result.max_score)));
         }
-        tests.push(test);
+        tests.push(TestJson {
+            name: format!("{} ({})", item.id, item.kind),
+            score: result.score,
+            max_score: result.max_score,
+            status: if result.score >= result.max_score && result.max_score > 0.0 { "passed" } else { "failed" },
+            output: output.into(),
+            visibility: None,
+            tags: if result.flag.is_some() && result.overridden.is_none() { &["review"] } else { &[] },
+        });
     }
-    json!({
-        "score": r.score(),
-        "max_score": max,
-        "output": if notes.is_empty() { format!("{} of {} points.", number(r.score()), number(max)) } else { format!("{} of {} points.\n{}", number(r.score()), number(max), notes.join("\n")) },
-        "tests": tests,
-    })
+    let total = format!("{} of {} points.", number(r.score()), number(max));
+    ResultsJson { score: r.score(), max_score: max, output: if notes.is_empty() { total } else { format!("{total}\n{}", notes.join("\n")) }, tests }
 }
