@@ -188,3 +188,21 @@ fn lectern_check_rejects_a_behaviour_check_that_does_not_fit_the_reference() {
     assert!(!stderr.contains("`no-future-leak`"), "{stderr}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// f16 and bf16 cases: the numpy solution passes them (float16 in and out; float32 holding
+/// bf16 values in and out), a solution without the 1/√d scale fails both, and the summary
+/// says where the references ran.
+#[test]
+fn half_precision_cases_pass_the_solution_and_fail_a_wrong_one() {
+    let course = "tests/fixtures/runner/half";
+    let solution = root().join("courses/ai012/exercises/attention/solution.py");
+    let (code, json) = test(course, "attention", &solution, &[]);
+    assert_eq!((code, verdicts(&json)), (0, vec!["pass".to_string(), "pass".to_string()]), "{json:#}");
+    assert!(json["output"].as_str().unwrap_or("").ends_with("(on cpu)"), "{json:#}");
+    let wrong = root().join("tests/fixtures/runner/wrong/attention/no_scaling.py");
+    let (code, json) = test(course, "attention", &wrong, &[]);
+    assert_eq!((code, verdicts(&json)), (1, vec!["wrong-values".to_string(), "wrong-values".to_string()]), "{json:#}");
+    let output = lectern(&root(), &["test", course, "attention", solution.to_str().expect("path"), "--device", "auto"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && stdout.contains(", on cpu)"), "{}", transcript(&output));
+}

@@ -92,7 +92,7 @@ export CUDA_HOME="$cuda" CUDA_PATH="$cuda" CUDA_ROOT="$cuda"
 export LIBRARY_PATH="$cuda/lib:$cuda/lib/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
 say "cargo build --release (target dir $CARGO_TARGET_DIR, CUDA_COMPUTE_CAP=$CUDA_COMPUTE_CAP)"
 $nice_cmd cargo build --release --locked -p lectern -p lectern-runner \
-    --features lectern-runner/cuda --bin lectern --example gpu_check
+    --features cuda --bin lectern --example gpu_check
 say "built:"
 ls -l "$CARGO_TARGET_DIR/release/lectern" "$CARGO_TARGET_DIR/release/examples/gpu_check"
 echo "dynamic dependencies of lectern:"

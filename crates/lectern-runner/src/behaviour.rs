@@ -95,8 +95,11 @@ fn fits_quietly(reference: &str, property: Property) -> bool {
 /// The case a check takes its sizes and arguments from: the first visible case that gives
 /// every input the reference requires, else the first such case.
 pub(crate) fn base_case<'a>(exercise: &'a Exercise, reference: &Reference) -> Option<&'a Case> {
+    // Checks compare the student with itself at tight tolerances: f16 and bf16 cases
+    // (rounding errors of 1e-3 to 1e-2) never give their sizes.
     let complete = |c: &&Case| {
-        reference.inputs.iter().filter(|i| i.required).all(|i| c.inputs.iter().any(|(n, _)| n == i.name))
+        matches!(c.dtype, DType::F32 | DType::F64)
+            && reference.inputs.iter().filter(|i| i.required).all(|i| c.inputs.iter().any(|(n, _)| n == i.name))
     };
     exercise.cases.iter().filter(complete).find(|c| c.visible).or_else(|| exercise.cases.iter().find(complete))
 }
@@ -190,7 +193,7 @@ pub(crate) fn plan(
     }
     let Some(base) = base_case(exercise, reference) else {
         return Ok(Err(format!(
-            "the check `{}` takes its sizes from a case, and no case gives every input `{}` needs",
+            "the check `{}` takes its sizes from a case, and no f32 or f64 case gives every input `{}` needs",
             property.name(),
             reference.name
         )));
@@ -199,7 +202,7 @@ pub(crate) fn plan(
         DType::F64 => CDType::F64,
         DType::F32 => CDType::F32,
         DType::F16 | DType::BF16 => {
-            return Ok(Err("checks on f16 and bf16 cases need the GPU runner, which is not built yet".into()));
+            return Ok(Err("behaviour checks take their sizes from an f32 or f64 case, not an f16 or bf16 one".into()));
         }
     };
     let mut planner = Planner { draw: Draw { rng: Rng(seed), dtype }, reference, device, calls: Vec::new(), comparisons: Vec::new(), property };

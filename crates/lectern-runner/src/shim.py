@@ -4,6 +4,12 @@
 # call returned: "from": {NAME: [CALL, OUTPUT]}), keyword arguments from "args". Each
 # returned value goes to out/K/N.npy. What happened goes to status.json; the grader still
 # checks every output itself, so nothing written here can pass a case on its own.
+#
+# Dtypes: each call names its case's dtype ("f64", "f32", "f16" or "bf16"), also set as the
+# environment variable LECTERN_DTYPE during the call. Arrays arrive as numpy arrays: f16 as
+# float16; bf16 as float32 holding exactly the bf16-rounded values (numpy has no
+# bfloat16), so a PyTorch solution may convert them with `.to(torch.bfloat16)` losslessly.
+# A returned PyTorch tensor (on any device) becomes a numpy array; bfloat16 becomes float32.
 import json
 import os
 import sys
@@ -12,6 +18,17 @@ import traceback
 def _status(**fields):
     with open("status.json", "w") as f:
         json.dump(fields, f)
+
+def _to_numpy(value, np):
+    """A returned value as a numpy array; PyTorch tensors without importing torch."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+        if str(getattr(value, "dtype", "")) == "torch.bfloat16":
+            value = value.float()
+        value = value.numpy()
+    return np.asarray(value)
 
 def main():
     with open("case.json") as f:
@@ -56,6 +73,7 @@ def main():
                 return 3
             kwargs[name] = returned[j][i]
         kwargs.update(call["args"])
+        os.environ["LECTERN_DTYPE"] = call.get("dtype", "f32")
         try:
             result = function(**kwargs)
         except MemoryError:
@@ -73,7 +91,7 @@ def main():
         arrays = []
         for i, value in enumerate(results):
             try:
-                array = np.asarray(value)
+                array = _to_numpy(value, np)
                 if array.dtype == object:
                     raise TypeError("returned %s, not an array of numbers" % type(value).__name__)
                 np.save(os.path.join(out, "%d.npy" % i), array, allow_pickle=False)

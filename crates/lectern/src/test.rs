@@ -46,9 +46,13 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     } else {
         Isolation::Bubblewrap
     };
+    // On a GPU the student's code may use it too: the sandbox passes the NVIDIA device
+    // nodes and driver libraries through and limits memory in a way CUDA survives.
+    let on_gpu = used == lectern_runner::device::DeviceChoice::Cuda;
     let limits = Limits {
         cpu_seconds: args.time_limit.max(1),
         wall: std::time::Duration::from_secs(args.time_limit.max(1)),
+        gpu: on_gpu,
         ..Limits::default()
     };
     let sandbox = Sandbox::new(python, limits, isolation)?;
