@@ -124,15 +124,11 @@ fn dtype_name(d: DType) -> &'static str {
     }
 }
 
-/// The harness's default tolerances (`harness::tolerances`, private there): a value passes
-/// when `|got - expected| <= atol + rtol * |expected|`.
+/// The harness's default tolerances for `d`: a value passes when
+/// `|got - expected| <= atol * scale + rtol * |expected|` (scale: max|expected| in half
+/// precision, 1 otherwise).
 fn harness_tolerance(d: DType) -> (f64, f64) {
-    match d {
-        DType::F64 => (1e-9, 1e-12),
-        DType::F32 => (1e-4, 1e-5),
-        DType::F16 | DType::BF16 => (1e-2, 1e-3),
-        _ => (0.0, 0.0),
-    }
+    lectern_runner::harness::default_tolerances(d)
 }
 
 /// SplitMix64 and Box–Muller, as the harness draws its cases.
@@ -202,7 +198,9 @@ struct Error {
     n: usize,
 }
 
-fn compare(got: &[f64], truth: &[f64], (rtol, atol): (f64, f64)) -> Error {
+fn compare(got: &[f64], truth: &[f64], dtype: DType) -> Error {
+    let (rtol, atol) = harness_tolerance(dtype);
+    let atol = atol * lectern_runner::harness::atol_scale(dtype, truth);
     let mut e = Error { max_abs: 0.0, rel: 0.0, outside: 0, not_finite: 0, n: truth.len() };
     let mut scale = 0.0f64;
     for (g, t) in got.iter().zip(truth) {
@@ -371,7 +369,7 @@ fn ops(opts: &Opts) -> Res<bool> {
                 if float_op && g.dtype() != dtype {
                     dtype_ok = false;
                 }
-                let e = compare(&to_f64_vec(g)?, &to_f64_vec(t)?, tol);
+                let e = compare(&to_f64_vec(g)?, &to_f64_vec(t)?, dtype);
                 worst = Some(match worst {
                     Some(w) if w.rel >= e.rel => Error { outside: w.outside + e.outside, not_finite: w.not_finite + e.not_finite, n: w.n + e.n, ..w },
                     Some(w) => Error { outside: w.outside + e.outside, not_finite: w.not_finite + e.not_finite, n: w.n + e.n, ..e },
@@ -592,9 +590,9 @@ fn grade(opts: &Opts) -> Res<bool> {
         let g = to_f64_vec(&got)?;
         // The harness's verdict: the student's output against the reference, with the
         // dtype's default tolerance; and both against f64 truth, to size the tolerance.
-        let verdict = compare(&g, want, harness_tolerance(c.dtype));
-        let torch_vs_truth = compare(&g, truth, harness_tolerance(c.dtype));
-        let ref_vs_truth = compare(want, truth, harness_tolerance(c.dtype));
+        let verdict = compare(&g, want, c.dtype);
+        let torch_vs_truth = compare(&g, truth, c.dtype);
+        let ref_vs_truth = compare(want, truth, c.dtype);
         let pass = verdict.outside == 0 && verdict.not_finite == 0;
         all &= pass;
         row(&section, &c.name, dt, if pass { "PASS" } else { "FAIL" }, &format!(

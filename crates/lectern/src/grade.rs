@@ -53,7 +53,13 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
     } else {
         Isolation::Bubblewrap
     };
-    let limits = Limits { cpu_seconds: args.time_limit.max(1), wall: Duration::from_secs(args.time_limit.max(1)), ..Limits::default() };
+    let limits = Limits {
+        cpu_seconds: args.time_limit.max(1),
+        wall: Duration::from_secs(args.time_limit.max(1)),
+        // Student code sees the GPU only when the references run there.
+        gpu: used == lectern_runner::device::DeviceChoice::Cuda,
+        ..Limits::default()
+    };
     let secret = args.secret.map(|s| lectern_lesson::stable_hash([s.as_bytes()]));
     let runner = SandboxRunner::new(course.config.runner.requirements.clone(), limits, isolation, device, lectern_runner::python::cache_dir(), secret);
     let options = BatchOptions {

@@ -75,8 +75,9 @@ enum Command {
         /// Run the code without isolation (only where no sandbox can be had).
         #[arg(long)]
         no_sandbox: bool,
-        /// Where the reference runs: cpu, cuda or auto.
-        #[arg(long, default_value = "cpu")]
+        /// Where the reference runs: cpu, cuda, or auto (CUDA when this binary was built
+        /// with it and a GPU answers, else the CPU; it says which).
+        #[arg(long, default_value = "auto")]
         device: String,
         /// Seconds each case may run (wall clock; CPU time is limited to the same).
         #[arg(long, default_value_t = 20)]
@@ -100,8 +101,9 @@ enum Command {
         /// Hand-ins graded at once (default: the number of cores).
         #[arg(long, short)]
         jobs: Option<usize>,
-        /// Where the reference implementations run: cpu, cuda or auto.
-        #[arg(long, default_value = "cpu")]
+        /// Where the reference implementations run: cpu, cuda, or auto (CUDA when this
+        /// binary was built with it and a GPU answers, else the CPU; it says which).
+        #[arg(long, default_value = "auto")]
         device: String,
         /// Grade only part K of N of the hand-ins (e.g. 3/8), writing only
         /// gradebook.sqlite; combine the parts with `lectern grade merge`.
