@@ -110,8 +110,11 @@ impl Answers {
     }
 }
 
-/// Whether `id` can name a student's folder of results: letters, digits, `.`, `_`, `-`
-/// and `@`, not starting with a dot, at most 128 bytes.
+/// Whether `id` can name a student's folder of results and a gradebook row: letters,
+/// digits, `.`, `_`, `-` and `@`, starting with a letter or digit (so never a dot file,
+/// nor a spreadsheet formula such as `-1+2` or `@SUM(…)`), at most 128 bytes.
 pub fn valid_student_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && !id.starts_with('.') && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    id.len() <= 128
+        && id.chars().next().is_some_and(char::is_alphanumeric)
+        && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }

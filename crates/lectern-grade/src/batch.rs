@@ -112,6 +112,9 @@ pub fn grade_batch(
         });
     }
     store.set_key(&summary)?;
+    // What a merge checks: which part of the class this is, and that it was finished.
+    store.set_meta("shard", &options.shard.map_or_else(|| "all".to_owned(), |s| format!("{}/{}", s.index, s.count)))?;
+    store.set_meta("complete", "no")?;
 
     let wanted = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.clone()) } else { None }).collect();
     let limits = ReadLimits { max_file_bytes: options.max_file_bytes, wanted };
@@ -154,6 +157,8 @@ pub fn grade_batch(
             });
         }
         drop(tx);
+        // Owned here, so that an error below drops it and the workers stop sending.
+        let rx = rx;
         let mut done = 0;
         let mut batch = Vec::new();
         let mut runs = Vec::new();
@@ -178,6 +183,7 @@ pub fn grade_batch(
         Ok(())
     })?;
 
+    store.set_meta("complete", "yes")?;
     let grading = start.elapsed();
     let records = if graded == total && gone.is_empty() && known.is_empty() {
         // A first run: the gradebook holds exactly what was just written (the tests
@@ -223,6 +229,8 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     }
     let mut store = Store::open(&building)?;
     let mut key: Option<KeySummary> = None;
+    let mut parts: Vec<Shard> = Vec::new();
+    let mut graded_under: Option<String> = None;
     for shard in shards {
         let path = shard.join("gradebook.sqlite");
         if !path.is_file() {
@@ -239,6 +247,29 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
             Some(_) => {}
             None => key = Some(k),
         }
+        let part = other.meta("shard")?.as_deref().and_then(Shard::parse);
+        let Some(part) = part else {
+            return Err(GradeError::Merge { message: format!("{} is not a shard (graded without --shard K/N)", shard.display()) });
+        };
+        if other.meta("complete")?.as_deref() != Some("yes") {
+            return Err(GradeError::Merge { message: format!("{} was stopped before it finished; run its `lectern grade --shard {}/{}` again", shard.display(), part.index, part.count) });
+        }
+        if parts.iter().any(|p| p.count != part.count) {
+            return Err(GradeError::Merge { message: format!("{} is part {}/{}, but another shard was cut into {} parts", shard.display(), part.index, part.count, parts[0].count) });
+        }
+        if parts.contains(&part) {
+            return Err(GradeError::Merge { message: format!("part {}/{} is given twice", part.index, part.count) });
+        }
+        parts.push(part);
+        for (_, under) in other.graded()?.into_values() {
+            match &graded_under {
+                Some(first) if *first != under => {
+                    return Err(GradeError::Merge { message: format!("{} was graded under another key or secret than the other shards; regrade it with the same course and --secret", shard.display()) });
+                }
+                Some(_) => {}
+                None => graded_under = Some(under),
+            }
+        }
         let existing = store.graded()?;
         if let Some(clash) = other.graded()?.keys().find(|s| existing.contains_key(*s)) {
             return Err(GradeError::Merge { message: format!("hand-in `{clash}` is in two shards; were the shards made with the same N?") });
@@ -248,6 +279,11 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     let Some(key) = key else {
         return Err(GradeError::Merge { message: "no shards given".into() });
     };
+    let count = parts[0].count;
+    let missing: Vec<String> = (1..=count).filter(|k| !parts.iter().any(|p| p.index == *k)).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(GradeError::Merge { message: format!("shard {} missing: every part of the class must be merged", missing.join(", ")) });
+    }
     store.set_key(&key)?;
     let records = store.records()?;
     store.close()?;
@@ -296,13 +332,14 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
         }
         None => None,
     };
-    if let Some(student) = given.as_ref().and_then(|a| a.student.clone()) {
-        record.student = student;
-    }
-    if !answers::valid_student_id(&record.student) {
-        record.error = Some(format!("`{}` cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`", record.student));
+    let claimed = given.as_ref().and_then(|a| a.student.clone()).unwrap_or_else(|| record.source.clone());
+    if !answers::valid_student_id(&claimed) {
+        // The row keeps the folder's name: the claimed ID is not safe to show as one.
+        let shown: String = claimed.chars().take(40).collect();
+        record.error = Some(format!("{shown:?} cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`, starting with a letter or digit"));
         return (record, Vec::new());
     }
+    record.student = claimed;
     let exercise_files: Vec<&str> = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.as_str()) } else { None }).collect();
     if given.is_none() && !exercise_files.iter().any(|f| handin.files.contains_key(*f)) {
         let mut expected = vec![ANSWERS];

@@ -131,7 +131,16 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), GradeError> {
     }
 }
 
+/// A CSV cell. Text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or
+/// a carriage return first) gets a leading `'`, as OWASP advises against CSV injection.
 fn csv_field(s: &str) -> String {
+    let guarded;
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{s}");
+        guarded.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 

@@ -229,7 +229,15 @@ fn read_zip(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String
         if !is_wanted(file_name, limits) || h.error.is_some() {
             continue;
         }
-        let mut entry = archive.by_index(i).map_err(|e| err(e.to_string()))?;
+        let mut entry = match archive.by_index(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                // An entry this build cannot unpack (another compression, encryption)
+                // is this hand-in's problem, not the batch's.
+                h.problems.push(format!("{file_name} could not be unpacked: {e}"));
+                continue;
+            }
+        };
         if entry.is_symlink() {
             h.problems.push(format!("{file_name} is a symbolic link; links are never followed, so it was not read"));
         } else if entry.is_dir() {

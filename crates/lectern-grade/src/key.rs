@@ -126,6 +126,8 @@ struct FingerprintItem<'a> {
     lesson: Option<&'a str>,
     points: f64,
     answer: Option<&'a QuizAnswer>,
+    /// The multiple-choice policy in force (the course default when the quiz names none).
+    policy: Option<ChoicePolicy>,
     rubric: Vec<(f64, &'a [Accept])>,
     solution: Option<String>,
     exercise: Option<ExerciseFingerprint<'a>>,
@@ -159,7 +161,8 @@ impl Key {
                     };
                     key.quizzes.entry(lesson.id.clone()).or_default().insert(q.id.clone(), key.items.len());
                     key.home.insert(q.id.clone(), lesson.id.clone());
-                    fingerprint.items.push(FingerprintItem { id: &q.id, lesson: Some(&lesson.id), points: q.points, answer: Some(&q.answer), rubric: Vec::new(), solution: None, exercise: None });
+                    let policy = if let ItemKind::Choice { policy, .. } = &kind { Some(*policy) } else { None };
+                    fingerprint.items.push(FingerprintItem { id: &q.id, lesson: Some(&lesson.id), points: q.points, answer: Some(&q.answer), policy, rubric: Vec::new(), solution: None, exercise: None });
                     key.items.push(Item { id: q.id.clone(), lesson: Some(lesson.id.clone()), max_points: q.points, kind });
                 }
                 Block::Challenge(ch) => {
@@ -179,6 +182,7 @@ impl Key {
                             lesson: Some(&lesson.id),
                             points: step.max_points(),
                             answer: None,
+                            policy: None,
                             rubric: step.rubric.iter().map(|r| (r.points, r.accept.as_slice())).collect(),
                             solution: Some(solution.clone()),
                             exercise: None,
@@ -208,6 +212,7 @@ impl Key {
                     lesson: None,
                     points: e.points,
                     answer: None,
+                    policy: None,
                     rubric: Vec::new(),
                     solution: None,
                     exercise: Some(ExerciseFingerprint { entry: &e.entry, function: &e.function, reference: &e.reference, cases: &e.cases, checks: &e.checks }),

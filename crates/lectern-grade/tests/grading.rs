@@ -209,5 +209,8 @@ fn the_key_fingerprint_changes_with_the_key_and_not_with_prose() {
     assert_eq!(fingerprint(&lesson.replace("Perplexity?", "What is the perplexity?")), original);
     assert_ne!(fingerprint(&lesson.replace("answer=15.26", "answer=15.27")), original);
     assert_ne!(fingerprint(&lesson.replace("- [ ] BERT", "- [x] BERT")), original);
+    // The course's default policy decides quizzes that name none.
+    std::fs::write(dir.join("course.toml"), std::fs::read_to_string(src.join("course.toml")).expect("read") + "[grading]\nmultiple_choice = \"right-minus-wrong\"\n").expect("write");
+    assert_ne!(fingerprint(&lesson), original);
     let _ = std::fs::remove_dir_all(&dir);
 }
