@@ -113,10 +113,10 @@ impl fmt::Display for RunnerError {
                 "this lectern was built without the `cuda` feature; rebuild with `--features cuda`",
             ),
             RunnerError::NoGpu { source } => {
-                write!(
-                    f,
-                    "the `cuda` device was asked for but no GPU answered: {source}"
-                )
+                // candle's CUDA errors carry a backtrace after their first line.
+                let text = source.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                write!(f, "the `cuda` device was asked for but no GPU answered: {first}")
             }
             RunnerError::Shape {
                 op,
