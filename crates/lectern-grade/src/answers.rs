@@ -24,7 +24,7 @@ pub fn parse(bytes: &[u8]) -> Result<Answers, String> {
     let student = match table.get("student") {
         None => None,
         Some(toml::Value::String(s)) => Some(s.trim().to_owned()),
-        Some(other) => return Err(format!("answers.toml: `student` must be a string, found `{other}`")),
+        Some(other) => return Err(format!("answers.toml: `student` must be a string, found `{}`", crate::quiz::capped(other))),
     };
     Ok(Answers { student, table })
 }

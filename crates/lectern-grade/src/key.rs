@@ -128,7 +128,8 @@ struct FingerprintItem<'a> {
     answer: Option<&'a QuizAnswer>,
     /// The multiple-choice policy in force (the course default when the quiz names none).
     policy: Option<ChoicePolicy>,
-    rubric: Vec<(f64, &'a [Accept])>,
+    /// Points, accepted phrases and the feedback students read, per rubric item.
+    rubric: Vec<(f64, &'a [Accept], &'a str)>,
     solution: Option<String>,
     exercise: Option<ExerciseFingerprint<'a>>,
 }
@@ -183,7 +184,7 @@ impl Key {
                             points: step.max_points(),
                             answer: None,
                             policy: None,
-                            rubric: step.rubric.iter().map(|r| (r.points, r.accept.as_slice())).collect(),
+                            rubric: step.rubric.iter().map(|r| (r.points, r.accept.as_slice(), r.feedback.as_str())).collect(),
                             solution: Some(solution.clone()),
                             exercise: None,
                         });

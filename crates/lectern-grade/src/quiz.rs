@@ -50,11 +50,11 @@ fn letters(answer: &toml::Value) -> Result<Vec<char>, String> {
             for v in values {
                 match v {
                     toml::Value::String(s) => push(s)?,
-                    other => return Err(format!("`{other}` is not an option letter")),
+                    other => return Err(format!("`{}` is not an option letter", capped(other))),
                 }
             }
         }
-        other => return Err(format!("expected an option letter such as \"A\", found `{other}`")),
+        other => return Err(format!("expected an option letter such as \"A\", found `{}`", capped(other))),
     }
     out.sort_unstable();
     Ok(out)
@@ -65,7 +65,7 @@ fn choice(result: &mut ItemResult, options: &[ChoiceOption], policy: ChoicePolic
     let chosen = match letters(answer) {
         Ok(chosen) => chosen,
         Err(message) => {
-            result.answer = answer.to_string();
+            result.answer = capped(answer);
             result.feedback.push(format!("{id}: {message}; scored 0."));
             return;
         }
@@ -118,6 +118,11 @@ fn policy_name(policy: ChoicePolicy) -> &'static str {
     }
 }
 
+/// A TOML value as the gradebook keeps an answer: at most 200 characters.
+pub fn capped(value: &toml::Value) -> String {
+    value.to_string().chars().take(200).collect()
+}
+
 /// A number as people write it: no trailing `.0`, at most four decimals.
 pub fn number(x: f64) -> String {
     let s = format!("{x:.4}");
@@ -131,11 +136,11 @@ fn numeric(result: &mut ItemResult, key: f64, tolerance: Tolerance, unit: Option
         toml::Value::Integer(i) => Ok(*i as f64),
         toml::Value::Float(f) => Ok(*f),
         toml::Value::String(s) => parse_with_unit(s, unit),
-        other => Err(format!("expected a number, found `{other}`")),
+        other => Err(format!("expected a number, found `{}`", capped(other))),
     };
     result.answer = match answer {
         toml::Value::String(s) => s.trim().chars().take(200).collect(),
-        other => other.to_string(),
+        other => capped(other),
     };
     let given = match given {
         Ok(v) if v.is_finite() => v,
@@ -184,8 +189,8 @@ fn text(result: &mut ItemResult, accept: &[Matcher], answer: &toml::Value) {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => answer.to_string(),
         other => {
-            result.answer = other.to_string();
-            result.feedback.push(format!("{id}: expected a text answer, found `{other}`; scored 0."));
+            result.answer = capped(other);
+            result.feedback.push(format!("{id}: expected a text answer, found `{}`; scored 0.", capped(other)));
             return;
         }
     };

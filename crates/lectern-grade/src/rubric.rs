@@ -30,8 +30,8 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
         return result;
     };
     let toml::Value::String(text) = answer else {
-        result.answer = answer.to_string();
-        result.feedback.push(format!("{id}: expected a text answer, found `{answer}`; scored 0."));
+        result.answer = crate::quiz::capped(answer);
+        result.feedback.push(format!("{id}: expected a text answer, found `{}`; scored 0.", result.answer));
         result.flag = Some("the answer is not text".to_owned());
         return result;
     };

@@ -209,6 +209,12 @@ fn the_key_fingerprint_changes_with_the_key_and_not_with_prose() {
     assert_eq!(fingerprint(&lesson.replace("Perplexity?", "What is the perplexity?")), original);
     assert_ne!(fingerprint(&lesson.replace("answer=15.26", "answer=15.27")), original);
     assert_ne!(fingerprint(&lesson.replace("- [ ] BERT", "- [x] BERT")), original);
+    // Rubric feedback is what students read: a change reaches every results.json.
+    let challenge = std::fs::read_to_string(src.join("lessons/02-challenge.md")).expect("read");
+    std::fs::write(dir.join("lessons/02-challenge.md"), challenge.replace("Mentions the KV cache.", "Mentions the key-value cache.")).expect("write");
+    assert_ne!(fingerprint(&lesson), original);
+    std::fs::write(dir.join("lessons/02-challenge.md"), &challenge).expect("write");
+    assert_eq!(fingerprint(&lesson), original);
     // The course's default policy decides quizzes that name none.
     std::fs::write(dir.join("course.toml"), std::fs::read_to_string(src.join("course.toml")).expect("read") + "[grading]\nmultiple_choice = \"right-minus-wrong\"\n").expect("write");
     assert_ne!(fingerprint(&lesson), original);
