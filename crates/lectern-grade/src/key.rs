@@ -96,20 +96,36 @@ impl Matcher {
         }
     }
 
-    /// Whether the normalized `answer` contains the phrase, or the pattern finds a match.
-    pub fn find_in(&self, answer: &str) -> bool {
+    /// Whether the answer contains the phrase (compared normalized), or the pattern finds
+    /// a match in the normalized answer or, for a pattern written with characters NFKC
+    /// would change (full-width punctuation), in the answer as written.
+    pub fn find_in(&self, answer: &Answer<'_>) -> bool {
         match self {
-            Matcher::Phrase(p) => !p.is_empty() && answer.contains(p.as_str()),
-            Matcher::Regex(re) => re.is_match(answer),
+            Matcher::Phrase(p) => !p.is_empty() && answer.normalized.contains(p.as_str()),
+            Matcher::Regex(re) => re.is_match(&answer.normalized) || re.is_match(answer.written),
         }
     }
 
-    /// Whether the normalized `answer` is the phrase, or the pattern finds a match.
-    pub fn accepts_whole(&self, answer: &str) -> bool {
+    /// Whether the answer is the phrase (compared normalized), or the pattern finds a
+    /// match (as for [`Matcher::find_in`]).
+    pub fn accepts_whole(&self, answer: &Answer<'_>) -> bool {
         match self {
-            Matcher::Phrase(p) => answer == p,
-            Matcher::Regex(re) => re.is_match(answer),
+            Matcher::Phrase(p) => answer.normalized == *p,
+            Matcher::Regex(re) => re.is_match(&answer.normalized) || re.is_match(answer.written),
         }
+    }
+}
+
+/// An answer as matchers see it: normalized, and as the student wrote it (trimmed).
+#[derive(Debug)]
+pub struct Answer<'a> {
+    pub normalized: String,
+    pub written: &'a str,
+}
+
+impl<'a> Answer<'a> {
+    pub fn new(text: &'a str) -> Answer<'a> {
+        Answer { normalized: normalize(text), written: text.trim() }
     }
 }
 

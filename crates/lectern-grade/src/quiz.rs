@@ -195,8 +195,8 @@ fn text(result: &mut ItemResult, accept: &[Matcher], answer: &toml::Value) {
         }
     };
     result.answer = given.trim().chars().take(200).collect();
-    let normalized = normalize(&given);
-    if accept.iter().any(|m| m.accepts_whole(&normalized)) {
+    let answer = crate::key::Answer::new(&given);
+    if accept.iter().any(|m| m.accepts_whole(&answer)) {
         result.score = result.max_score;
         result.feedback.push(format!("{id}: correct."));
     } else {

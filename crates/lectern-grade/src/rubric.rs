@@ -36,11 +36,12 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
         return result;
     };
     result.answer = text.trim().chars().take(2000).collect();
-    let normalized = normalize(text);
+    let answer = crate::key::Answer::new(text);
+    let normalized = &answer.normalized;
     let mut hits = Vec::with_capacity(rubric.len());
     let mut by_hand = false;
     for item in rubric {
-        let hit = item.accept.iter().any(|m| m.find_in(&normalized));
+        let hit = item.accept.iter().any(|m| m.find_in(&answer));
         by_hand |= item.accept.is_empty();
         if hit {
             result.score += item.points;
@@ -50,7 +51,7 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
         hits.push(hit);
     }
     let chars = normalized.chars().filter(|c| !c.is_whitespace()).count();
-    let copied = solution.share_of(&normalized);
+    let copied = solution.share_of(normalized);
     result.flag = if chars == 0 {
         Some("empty answer".to_owned())
     } else if chars < SHORT_ANSWER_CHARS {

@@ -112,6 +112,9 @@ fn text_answers_match_after_trimming_case_folding_and_nfkc() {
     assert_eq!(score(&quiz(r#"arch = "僅解碼器""#), "arch"), 1.0);
     assert_eq!(score(&quiz(r#"arch = "GPT-2""#), "arch"), 1.0);
     assert_eq!(score(&quiz(r#"arch = "ＧＰＴ３""#), "arch"), 1.0);
+    // A pattern written with full-width punctuation matches the answer as written.
+    assert_eq!(score(&quiz(r#"paren = "注意力（交叉）""#), "paren"), 1.0);
+    assert_eq!(score(&quiz(r#"paren = "注意力(交叉)""#), "paren"), 0.0);
     // A phrase is the whole answer, not a part of it.
     assert_eq!(score(&quiz(r#"arch = "not decoder-only""#), "arch"), 0.0);
     assert_eq!(score(&quiz(r#"arch = "GPT-2 and more""#), "arch"), 0.0);
