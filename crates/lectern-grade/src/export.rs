@@ -144,13 +144,16 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
-/// One row per student, a column per item, the total, and an `Error` column. The first
-/// columns and the `Points Possible` row are the ones Canvas's gradebook import reads.
+/// One row per student, a column per item, the total (`Final Points`), and an `Error`
+/// column. The first columns and the `Points Possible` row are the ones Canvas's
+/// gradebook import reads.
 pub fn gradebook_csv(class: &Class) -> String {
     let mut out = String::new();
     let mut header = vec!["Student".to_owned(), "SIS User ID".into(), "SIS Login ID".into(), "Section".into()];
     header.extend(class.key.items.iter().map(|i| i.id.clone()));
-    header.extend(["Total".to_owned(), "Error".into()]);
+    // Canvas's own exports call the total `Final Points` and take it back as read-only;
+    // a column named anything else would become a new assignment on import.
+    header.extend(["Final Points".to_owned(), "Error".into()]);
     out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
     out.push('\n');
     let mut possible = vec!["Points Possible".to_owned(), String::new(), String::new(), String::new()];
