@@ -188,6 +188,11 @@ fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
     std::fs::write(bad_name.join("answers.toml"), "").expect("write");
     std::fs::write(subs.join("README.txt"), "not a hand-in").expect("write");
 
+    // Outputs inside the hand-ins would be read as hand-ins next time: refused, however
+    // the path is spelled.
+    let sneaky = subs.join("s000/../grades");
+    let o = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", sneaky.to_str().expect("utf-8")]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is inside the hand-ins folder"), "{}", transcript(&o));
     let o = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--max-file-size", "4096"]);
     assert!(o.status.success(), "{}", transcript(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("README.txt: not a folder, skipped"), "{}", transcript(&o));
@@ -234,14 +239,27 @@ fn a_zip_of_folders_is_graded_and_entries_that_leave_their_folder_are_refused() 
         add("export/s101/answers.toml", "[lessons.01-quizzes.quiz]\nsingle = 'A'\n");
         add("export/s102/../../evil/answers.toml", "student = 's100'\n");
         add("/abs/answers.toml", "student = 's100'\n");
+        zip.start_file("export/s103/answers.toml", options.compression_method(zip::CompressionMethod::Stored)).expect("entry");
+        zip.write_all(b"[lessons.01-quizzes.quiz]\nsingle = 'B'\n").expect("write");
         zip.finish().expect("zip");
     }
+    // Mark s103's entry as bzip2 (method 12), which this build cannot unpack, in its local
+    // and central headers: one student's odd entry must not stop the batch.
+    let mut bytes = std::fs::read(&zip_path).expect("zip");
+    let name = b"export/s103/answers.toml";
+    for (signature, name_at, method_at) in [(b"PK\x03\x04", 30, 8), (b"PK\x01\x02", 46, 10)] {
+        let at = (0..bytes.len() - name_at - name.len()).find(|&i| &bytes[i..i + 4] == signature && &bytes[i + name_at..i + name_at + name.len()] == name).expect("header");
+        bytes[at + method_at..at + method_at + 2].copy_from_slice(&12u16.to_le_bytes());
+    }
+    std::fs::write(&zip_path, bytes).expect("write");
     let out = tmp.join("out");
     let o = grade(&[fixture().to_str().expect("utf-8"), zip_path.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{}", transcript(&o));
     assert!(results(&out, "s100").contains("\"score\": 1.0"), "{}", results(&out, "s100"));
     assert_eq!(csv_error(&out, "s101"), "");
     assert!(csv_error(&out, "s102").contains("leaves its folder"), "{}", csv_error(&out, "s102"));
+    assert!(csv_error(&out, "s103").contains("nothing to grade"), "{}", csv_error(&out, "s103"));
+    assert!(results(&out, "s103").contains("answers.toml could not be unpacked"), "{}", results(&out, "s103"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("`/abs/answers.toml` has `..` or an absolute path: skipped"), "{}", transcript(&o));
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -34,7 +34,7 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let course = &loaded.course;
-    if args.out.starts_with(args.submissions) {
+    if inside(args.out, args.submissions) {
         bail!("--out {} is inside the hand-ins folder; choose another folder", args.out.display());
     }
     let shard = match args.shard {
@@ -73,6 +73,26 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
     bar.finish();
     print_summary(&summary, args.out, started, shard.is_some(), needs_code.then_some(used.name()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path` (which may not exist yet) lies in `folder`, links and `..` resolved.
+fn inside(path: &Path, folder: &Path) -> bool {
+    let Ok(folder) = folder.canonicalize() else { return false };
+    // The deepest part of `path` that exists, resolved, with the rest put back.
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(ToOwned::to_owned), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() };
+            }
+            _ => return false,
+        }
+    }
+    let Ok(mut resolved) = existing.canonicalize() else { return false };
+    resolved.extend(rest.iter().rev());
+    resolved.starts_with(folder)
 }
 
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<ExitCode> {
