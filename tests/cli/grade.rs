@@ -181,6 +181,7 @@ fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
     std::os::unix::fs::symlink("/etc/passwd", subs.join("linked/answers.toml")).expect("symlink");
     std::os::unix::fs::symlink(subs.join("s000"), subs.join("folder-link")).expect("symlink");
     put("formula", "answers.toml", b"student = '@SUM(1+1)'\n");
+    put("impostor", "answers.toml", b"student = 's001'\n[lessons.01-quizzes.quiz]\nsingle = 'A'\n");
     put("twin-a", "answers.toml", b"student = 'twin'\n");
     put("twin-b", "answers.toml", b"student = 'twin'\n");
     let bad_name = subs.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
@@ -210,6 +211,7 @@ fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
         ("caf\\xE9", "the folder's name is not valid UTF-8"),
         ("huge", "nothing to grade"),
         ("formula", "\"@SUM(1+1)\" cannot be a student ID"),
+        ("impostor", "folder `impostor` claims student `s001`, whose own folder is graded; this one is not"),
     ];
     for (student, message) in expectations {
         assert!(csv_error(&out, student).contains(message), "{student}: {:?} lacks {message:?}", csv_error(&out, student));
@@ -317,13 +319,14 @@ fn the_sample_class_grades_as_its_readme_says() {
     let out = tmp.join("out");
     let o = grade(&["courses/ai012", "courses/ai012/sample-class", "--out", out.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{}", transcript(&o));
-    assert!(stdout(&o).contains("graded 21 hand-ins (code on cpu): 21 new or changed, 0 unchanged; 3 could not be graded"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("graded 21 hand-ins (code on cpu): 21 new or changed, 0 unchanged; 2 could not be graded"), "{}", stdout(&o));
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
     let total = |student: &str| csv.lines().find(|l| l.starts_with(&format!("{student},"))).and_then(|l| l.split(',').nth(14)).unwrap_or_default().to_owned();
     assert_eq!(total("s19"), "62", "everything right\n{csv}");
     assert_eq!(total("s01"), "24");
     assert!(csv_error(&out, "s06").contains("not valid TOML at line 2"));
-    assert!(csv_error(&out, "s13").contains("claims student `s13`"));
+    assert_eq!(csv_error(&out, "s13"), "", "the folder named s13 keeps its grade");
+    assert!(csv_error(&out, "s13-resubmit").contains("claims student `s13`, whose own folder is graded"));
     assert!(results(&out, "s11").contains("the course has no lesson `01-intro` with questions"));
     assert!(results(&out, "s09").contains("syntax error at line"), "{}", results(&out, "s09"));
     let report = std::fs::read_to_string(out.join("report.html")).expect("report");

@@ -29,16 +29,24 @@ pub fn overrides_path(out: &Path) -> PathBuf {
 
 impl Class {
     pub fn new(key: KeySummary, mut students: Vec<Record>, overrides_file: &Path) -> Result<Class, GradeError> {
-        // Two folders claiming one student: neither is graded until the instructor says
-        // which is theirs.
+        // Two folders claiming one student. The folder named after the student keeps the
+        // grade (nobody can take a classmate's place by writing their ID); the others are
+        // error rows under their own folder's name. When no folder has the student's name,
+        // none is graded until the instructor says which is theirs.
         let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in &students {
             claims.entry(r.student.clone()).or_default().push(r.source.clone());
         }
         for r in &mut students {
             let sources = &claims[&r.student];
-            if sources.len() > 1 {
-                let others: Vec<String> = sources.iter().filter(|s| **s != r.source).map(|s| format!("`{s}`")).collect();
+            if sources.len() < 2 || r.source == r.student {
+                continue;
+            }
+            let others: Vec<String> = sources.iter().filter(|s| **s != r.source).map(|s| format!("`{s}`")).collect();
+            if sources.contains(&r.student) {
+                r.error = Some(format!("folder `{}` claims student `{}`, whose own folder is graded; this one is not", r.source, r.student));
+                r.student = r.source.clone();
+            } else {
                 r.error = Some(format!(
                     "folder `{}` claims student `{}`, as does {}; neither is graded until one is renamed or its answers.toml fixed",
                     r.source,
@@ -47,6 +55,7 @@ impl Class {
                 ));
             }
         }
+        students.sort_by(|a, b| (&a.student, &a.source).cmp(&(&b.student, &b.source)));
         let mut unused = Vec::new();
         for o in overrides::read(overrides_file, &key)? {
             let target = students.iter_mut().find(|r| r.student == o.student && r.error.is_none()).and_then(|r| r.results.iter_mut().find(|x| x.item == o.item));
