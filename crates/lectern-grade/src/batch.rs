@@ -194,23 +194,15 @@ pub fn grade_batch(
         drop(fresh);
         store.records()?
     };
-    let mut result = BatchSummary {
-        handins: total,
-        graded,
-        unchanged: total - graded,
-        errors: records.iter().filter(|r| r.error.is_some()).count(),
-        flagged: records.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
-        notes,
-        grading,
-        exporting: std::time::Duration::ZERO,
-    };
-    if !options.database_only {
+    // Errors and flags as the exports show them (clashing claims are errors there).
+    let (errors, flagged) = if options.database_only {
+        errors_and_flags(&records)
+    } else {
         let class = export::Class::new(summary, records, &export::overrides_path(out))?;
-        result.errors = class.students.iter().filter(|r| r.error.is_some()).count();
         export::write_all(&class, out)?;
-    }
-    result.exporting = start.elapsed() - grading;
-    Ok(result)
+        errors_and_flags(&class.students)
+    };
+    Ok(BatchSummary { handins: total, graded, unchanged: total - graded, errors, flagged, notes, grading, exporting: start.elapsed() - grading })
 }
 
 /// Combines shard outputs (each a `gradebook.sqlite` in its folder) into `out`, writing
@@ -261,17 +253,18 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
             return Err(GradeError::Merge { message: format!("part {}/{} is given twice", part.index, part.count) });
         }
         parts.push(part);
-        for (_, under) in other.graded()?.into_values() {
+        let handins = other.graded()?;
+        for (_, under) in handins.values() {
             match &graded_under {
-                Some(first) if *first != under => {
+                Some(first) if first != under => {
                     return Err(GradeError::Merge { message: format!("{} was graded under another key or secret than the other shards; regrade it with the same course and --secret", shard.display()) });
                 }
                 Some(_) => {}
-                None => graded_under = Some(under),
+                None => graded_under = Some(under.clone()),
             }
         }
         let existing = store.graded()?;
-        if let Some(clash) = other.graded()?.keys().find(|s| existing.contains_key(*s)) {
+        if let Some(clash) = handins.keys().find(|s| existing.contains_key(*s)) {
             return Err(GradeError::Merge { message: format!("hand-in `{clash}` is in two shards; were the shards made with the same N?") });
         }
         store.absorb(&other)?;
@@ -291,21 +284,19 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         let _ = std::fs::remove_file(out.join(stale));
     }
     std::fs::rename(&building, &target).map_err(|e| GradeError::Output { path: target.clone(), message: e.to_string() })?;
-    let class = export::Class::new(key, records, &export::overrides_path(out))?;
-    let summary = BatchSummary {
-        handins: class.students.len(),
-        graded: 0,
-        unchanged: class.students.len(),
-        errors: class.students.iter().filter(|r| r.error.is_some()).count(),
-        flagged: class.students.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count(),
-        notes: Vec::new(),
-        grading: std::time::Duration::ZERO,
-        exporting: std::time::Duration::ZERO,
-    };
     let started = Instant::now();
+    let class = export::Class::new(key, records, &export::overrides_path(out))?;
     export::write_all(&class, out)?;
-    let summary = BatchSummary { exporting: started.elapsed(), ..summary };
-    Ok(summary)
+    let (errors, flagged) = errors_and_flags(&class.students);
+    let handins = class.students.len();
+    Ok(BatchSummary { handins, graded: 0, unchanged: handins, errors, flagged, notes: Vec::new(), grading: std::time::Duration::ZERO, exporting: started.elapsed() })
+}
+
+/// How many hand-ins could not be graded, and how many answers are flagged for review.
+fn errors_and_flags(records: &[Record]) -> (usize, usize) {
+    let errors = records.iter().filter(|r| r.error.is_some()).count();
+    let flagged = records.iter().flat_map(|r| &r.results).filter(|r| r.flag.is_some()).count();
+    (errors, flagged)
 }
 
 /// Grades one hand-in. Never fails: what goes wrong becomes the hand-in's error row or

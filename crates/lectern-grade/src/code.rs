@@ -47,13 +47,8 @@ impl CodeRunner for SandboxRunner {
         let sandbox = self.sandbox()?;
         let scratch = self.cache.join("scratch");
         std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-        // The student's file is written where only this run reads it.
-        let dir = tempdir_in(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-        let file = dir.join(&exercise.entry);
-        std::fs::write(&file, code).map_err(|e| format!("{}: {e}", file.display()))?;
         let options = RunOptions { cases: Cases::All, secret: self.secret };
-        let results = harness::test_exercise_with(exercise, &file, sandbox, &self.device, &options, &scratch);
-        let _ = std::fs::remove_dir_all(&dir);
+        let results = harness::test_source_with(exercise, code, sandbox, &self.device, &options, &scratch);
         let results = results.map_err(|e| e.to_string())?;
         let per_case = exercise.points / results.len().max(1) as f64;
         Ok(results.iter().map(|r| outcome(r, per_case)).collect())
@@ -66,14 +61,6 @@ impl CodeRunner for SandboxRunner {
             None => "public".to_owned(),
         }
     }
-}
-
-fn tempdir_in(root: &std::path::Path) -> std::io::Result<PathBuf> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = root.join(format!("grade-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 fn outcome(r: &CaseResult, per_case: f64) -> CaseOutcome {

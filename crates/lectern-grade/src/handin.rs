@@ -100,12 +100,6 @@ pub fn list_submissions(path: &Path, limits: &ReadLimits) -> Result<(Vec<Pending
     Ok((pending, notes))
 }
 
-/// Every hand-in under `path`, read (see [`list_submissions`]).
-pub fn read_submissions(path: &Path, limits: &ReadLimits) -> Result<(Vec<HandIn>, Vec<String>), GradeError> {
-    let (pending, notes) = list_submissions(path, limits)?;
-    Ok((pending.into_iter().map(|p| p.load(limits)).collect(), notes))
-}
-
 fn is_wanted(name: &str, limits: &ReadLimits) -> bool {
     name == ANSWERS || limits.wanted.contains(name)
 }

@@ -241,11 +241,6 @@ impl Key {
         key
     }
 
-    /// The most points a hand-in can earn.
-    pub fn max_total(&self) -> f64 {
-        self.items.iter().map(|i| i.max_points).sum()
-    }
-
     /// The fingerprint of one exercise's key alone (a changed quiz need not rerun code).
     pub fn exercise_fingerprint(exercise: &Exercise) -> String {
         let f = ExerciseFingerprint { entry: &exercise.entry, function: &exercise.function, reference: &exercise.reference, cases: &exercise.cases, checks: &exercise.checks };

@@ -204,12 +204,6 @@ impl Store {
         tx.commit().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })
     }
 
-    /// Records one hand-in and all its results, replacing what was there, in one
-    /// transaction.
-    pub fn put(&mut self, record: &Record) -> Result<(), GradeError> {
-        self.put_many(std::slice::from_ref(record), &[])
-    }
-
     /// Records hand-ins, each with all its results, and code runs, in one transaction:
     /// after a crash each hand-in is in the gradebook whole or not at all.
     pub fn put_many(&mut self, records: &[Record], runs: &[CodeRun]) -> Result<(), GradeError> {

@@ -139,12 +139,25 @@ pub fn test_exercise_with(
     options: &RunOptions,
     scratch_root: &Path,
 ) -> Result<Vec<CaseResult>, RunnerError> {
+    let source = std::fs::read(student).map_err(|e| scratch(student, &e))?;
+    test_source_with(exercise, &source, sandbox, device, options, scratch_root)
+}
+
+/// [`test_exercise_with`] for a student's file already read (the grader holds hand-ins
+/// in memory); each run writes it into its own scratch folder.
+pub fn test_source_with(
+    exercise: &Exercise,
+    source: &[u8],
+    sandbox: &Sandbox,
+    device: &Device,
+    options: &RunOptions,
+    scratch_root: &Path,
+) -> Result<Vec<CaseResult>, RunnerError> {
     let reference = reference::by_name(&exercise.reference)
         .ok_or_else(|| RunnerError::UnknownReference { name: exercise.reference.clone() })?;
-    let source = std::fs::read(student).map_err(|e| scratch(student, &e))?;
     let mut results = Vec::new();
     for case in exercise.cases.iter().filter(|c| options.cases == Cases::All || c.visible) {
-        let (verdict, printed) = run_case(exercise, &reference, case, options.secret, &source, sandbox, device, scratch_root)?;
+        let (verdict, printed) = run_case(exercise, &reference, case, options.secret, source, sandbox, device, scratch_root)?;
         results.push(CaseResult { name: case.name.clone(), visible: case.visible, verdict, output: if case.visible { printed } else { String::new() } });
     }
     for check in &exercise.checks {
@@ -156,7 +169,7 @@ pub fn test_exercise_with(
                 return Err(RunnerError::BadArgument { op: reference.name, arg: format!("[[check]] {}", property.name()), reason });
             }
         };
-        let (outcome, printed) = run_in_sandbox(exercise, reference.name, &probe.calls, &source, sandbox, scratch_root)?;
+        let (outcome, printed) = run_in_sandbox(exercise, reference.name, &probe.calls, source, sandbox, scratch_root)?;
         let verdict = match outcome {
             Ok(got) => behaviour::judge(&probe, &got),
             Err(verdict) => verdict,
