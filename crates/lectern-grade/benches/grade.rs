@@ -145,7 +145,7 @@ fn main() {
         let code = if i % 4 == 3 { &wrong } else { &solution };
         std::fs::write(d.join("attention.py"), format!("{code}\n# hand-in {i}\n")).expect("write");
     }
-    let runner = SandboxRunner::new(course.config.runner.requirements.clone(), Limits::default(), Isolation::Bubblewrap, candle_core::Device::Cpu, lectern_runner::python::cache_dir(), None);
+    let runner = SandboxRunner::new(course.config.runner.clone(), Limits::default(), Isolation::Bubblewrap, candle_core::Device::Cpu, lectern_runner::python::cache_dir(), None);
     // The Python environment is made (or found) before the clock starts.
     let warm = tmp.join("warm");
     std::fs::create_dir_all(warm.join("w")).expect("mkdir");

@@ -18,11 +18,18 @@ use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult};
 
 /// Runs one exercise's code (in the runner's sandbox) and judges every case.
 pub trait CodeRunner: Sync {
-    /// The outcome of every case and check, or why the code could not be run at all.
+    /// The outcome of every case and check. An error says that code cannot be run here
+    /// at all (no Python environment, no sandbox, a scratch folder that cannot be made):
+    /// never the student's fault, so it stops the batch instead of scoring anybody.
     fn run(&self, exercise: &Exercise, code: &[u8]) -> Result<Vec<CaseOutcome>, String>;
     /// What, besides the exercise's key, decides outcomes (a secret seed changes hidden
     /// cases): part of what a hand-in is graded under.
     fn fingerprint(&self) -> String;
+    /// What ran the code, once it has run any (`Python 3.11.2, numpy 2.2.6, BLAS …`):
+    /// recorded in the gradebook and shown in the report.
+    fn environment(&self) -> Option<String> {
+        None
+    }
 }
 
 /// `--shard K/N`: this run grades the hand-ins whose source hashes to K−1 modulo N.
@@ -133,7 +140,7 @@ pub fn grade_batch(
     progress(Progress { done: 0, total, elapsed: start.elapsed() });
     let queue = Mutex::new(pending.into_iter());
     let jobs = options.jobs.clamp(1, total.max(1));
-    let (tx, rx) = mpsc::sync_channel::<Option<(Record, Vec<CodeRun>)>>(jobs * 64);
+    let (tx, rx) = mpsc::sync_channel::<Option<Result<(Record, Vec<CodeRun>), GradeError>>>(jobs * 64);
     let mut graded = 0;
     // What this run recorded, kept for the exports when it is the whole class.
     let mut fresh = Vec::new();
@@ -161,6 +168,7 @@ pub fn grade_batch(
         let rx = rx;
         let mut done = 0;
         let mut batch = Vec::new();
+        let mut batch_records = Vec::new();
         let mut runs = Vec::new();
         while let Ok(first) = rx.recv() {
             // Whatever the workers have finished goes into one transaction (each hand-in
@@ -168,21 +176,35 @@ pub fn grade_batch(
             let mut message = Some(first);
             while let Some(m) = message {
                 done += 1;
-                if let Some((record, r)) = m {
-                    batch.push(record);
-                    runs.extend(r);
+                if let Some(graded) = m {
+                    batch.push(graded);
                 }
                 message = if batch.len() < 256 { rx.try_recv().ok() } else { None };
             }
-            graded += batch.len();
-            store.put_many(&batch, &runs)?;
-            fresh.append(&mut batch);
+            // A hand-in whose code could not be run at all: what is finished is kept, and
+            // the batch stops with the runner's error (nothing scored, nothing cached).
+            if let Some(at) = batch.iter().position(Result::is_err) {
+                let failed = batch.swap_remove(at);
+                let finished: Vec<_> = std::mem::take(&mut batch).into_iter().flatten().collect();
+                let (records, runs): (Vec<Record>, Vec<Vec<CodeRun>>) = finished.into_iter().unzip();
+                store.put_many(&records, &runs.concat())?;
+                return failed.map(|_| ());
+            }
+            let (records, more_runs): (Vec<Record>, Vec<Vec<CodeRun>>) = std::mem::take(&mut batch).into_iter().flatten().unzip();
+            batch_records.extend(records);
+            runs.extend(more_runs.into_iter().flatten());
+            graded += batch_records.len();
+            store.put_many(&batch_records, &runs)?;
+            fresh.append(&mut batch_records);
             runs.clear();
             progress(Progress { done, total, elapsed: start.elapsed() });
         }
         Ok(())
     })?;
 
+    if let Some(environment) = runner.environment() {
+        store.set_meta("environment", &environment)?;
+    }
     store.set_meta("complete", "yes")?;
     let grading = start.elapsed();
     let records = if graded == total && gone.is_empty() && known.is_empty() {
@@ -299,9 +321,10 @@ fn errors_and_flags(records: &[Record]) -> (usize, usize) {
     (errors, flagged)
 }
 
-/// Grades one hand-in. Never fails: what goes wrong becomes the hand-in's error row or
-/// an item's feedback.
-pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> (Record, Vec<CodeRun>) {
+/// Grades one hand-in. What goes wrong with the hand-in becomes its error row or an
+/// item's feedback; an error is the runner's (code cannot be run here at all), and
+/// grades nothing.
+pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> Result<(Record, Vec<CodeRun>), GradeError> {
     let mut record = Record {
         source: handin.source.clone(),
         student: handin.source.clone(),
@@ -313,13 +336,13 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
     };
     if let Some(e) = &handin.error {
         record.error = Some(e.clone());
-        return (record, Vec::new());
+        return Ok((record, Vec::new()));
     }
     let given = match handin.files.get(ANSWERS).map(|b| answers::parse(b)) {
         Some(Ok(a)) => Some(a),
         Some(Err(message)) => {
             record.error = Some(message);
-            return (record, Vec::new());
+            return Ok((record, Vec::new()));
         }
         None => None,
     };
@@ -328,7 +351,7 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
         // The row keeps the folder's name: the claimed ID is not safe to show as one.
         let shown: String = claimed.chars().take(40).collect();
         record.error = Some(format!("{shown:?} cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`, starting with a letter or digit"));
-        return (record, Vec::new());
+        return Ok((record, Vec::new()));
     }
     record.student = claimed;
     let exercise_files: Vec<&str> = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.as_str()) } else { None }).collect();
@@ -336,7 +359,7 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
         let mut expected = vec![ANSWERS];
         expected.extend(&exercise_files);
         record.error = Some(format!("nothing to grade: the hand-in has none of {}", expected.join(", ")));
-        return (record, Vec::new());
+        return Ok((record, Vec::new()));
     }
     match &given {
         Some(a) => record.notes.extend(a.unknown(key)),
@@ -355,18 +378,18 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
                 let answer = given.as_ref().zip(item.lesson.as_deref()).and_then(|(a, l)| a.step(l, challenge, step));
                 rubric::grade_step(&item.id, rubric, solution, item.max_points, answer)
             }
-            ItemKind::Exercise(exercise) => grade_code(&item.id, exercise, handin.files.get(&exercise.entry), runner, store, &mut runs),
+            ItemKind::Exercise(exercise) => grade_code(&item.id, exercise, handin.files.get(&exercise.entry), runner, store, &mut runs)?,
         };
         record.results.push(result);
     }
-    (record, runs)
+    Ok((record, runs))
 }
 
-fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dyn CodeRunner, store: Option<&Store>, runs: &mut Vec<CodeRun>) -> ItemResult {
+fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dyn CodeRunner, store: Option<&Store>, runs: &mut Vec<CodeRun>) -> Result<ItemResult, GradeError> {
     let mut result = ItemResult { item: id.to_owned(), score: 0.0, max_score: exercise.points, answer: String::new(), feedback: Vec::new(), flag: None, detail: Detail::None, overridden: None };
     let Some(code) = code else {
         result.feedback.push(format!("{id}: no {} in the hand-in.", exercise.entry));
-        return result;
+        return Ok(result);
     };
     let code_hash = format!("{:016x}", lectern_lesson::stable_hash([code.as_slice()]));
     result.answer = code_hash.clone();
@@ -379,11 +402,7 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
                 runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone() });
                 o
             }
-            Err(message) => {
-                result.feedback.push(format!("{id}: the code could not be run: {message}"));
-                result.flag = Some("the code could not be run".to_owned());
-                return result;
-            }
+            Err(message) => return Err(GradeError::CodeRunner { exercise: exercise.id.clone(), message }),
         },
     };
     result.score = outcomes.iter().map(|c| c.score).sum();
@@ -393,5 +412,5 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
         result.feedback.push(format!("{id} · {}: {}", c.name, c.message));
     }
     result.detail = Detail::Cases { cases: outcomes };
-    result
+    Ok(result)
 }

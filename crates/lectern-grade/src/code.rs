@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::Device;
-use lectern_lesson::model::Exercise;
+use lectern_lesson::model::{Exercise, RunnerConfig};
 use lectern_runner::harness::{self, CaseResult, Cases, RunOptions};
 use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
 
@@ -16,7 +16,7 @@ use crate::CaseOutcome;
 /// Runs hand-ins' code with the runner.
 #[derive(Debug)]
 pub struct SandboxRunner {
-    requirements: Vec<String>,
+    config: RunnerConfig,
     limits: Limits,
     isolation: Isolation,
     device: Device,
@@ -27,14 +27,16 @@ pub struct SandboxRunner {
 }
 
 impl SandboxRunner {
-    pub fn new(requirements: Vec<String>, limits: Limits, isolation: Isolation, device: Device, cache: PathBuf, secret: Option<u64>) -> SandboxRunner {
-        SandboxRunner { requirements, limits, isolation, device, cache, secret, sandbox: OnceLock::new() }
+    /// `config` is the course's `[runner]` (requirements and lock file); environments are
+    /// cached in `cache`.
+    pub fn new(config: RunnerConfig, limits: Limits, isolation: Isolation, device: Device, cache: PathBuf, secret: Option<u64>) -> SandboxRunner {
+        SandboxRunner { config, limits, isolation, device, cache, secret, sandbox: OnceLock::new() }
     }
 
     fn sandbox(&self) -> Result<&Sandbox, String> {
         self.sandbox
             .get_or_init(|| {
-                let python = lectern_runner::python::provision(&self.requirements, &self.cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
+                let python = lectern_runner::python::provision(&self.config, &self.cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
                 Sandbox::new(python, self.limits, self.isolation).map_err(|e| e.to_string())
             })
             .as_ref()
@@ -45,10 +47,10 @@ impl SandboxRunner {
 impl CodeRunner for SandboxRunner {
     fn run(&self, exercise: &Exercise, code: &[u8]) -> Result<Vec<CaseOutcome>, String> {
         let sandbox = self.sandbox()?;
-        let scratch = self.cache.join("scratch");
-        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         let options = RunOptions { cases: Cases::All, secret: self.secret };
-        let results = harness::test_source_with(exercise, code, sandbox, &self.device, &options, &scratch);
+        // Scratch folders on this host's temporary disk, never in a cache that other
+        // hosts may share.
+        let results = harness::test_source_with(exercise, code, sandbox, &self.device, &options, &std::env::temp_dir());
         let results = results.map_err(|e| e.to_string())?;
         let per_case = exercise.points / results.len().max(1) as f64;
         Ok(results.iter().map(|r| outcome(r, per_case)).collect())
@@ -59,6 +61,13 @@ impl CodeRunner for SandboxRunner {
             // The secret itself never lands in the gradebook, only a digest of it.
             Some(s) => format!("secret-{:016x}", lectern_lesson::stable_hash([b"lectern-secret".as_slice(), &s.to_le_bytes()])),
             None => "public".to_owned(),
+        }
+    }
+
+    fn environment(&self) -> Option<String> {
+        match self.sandbox.get() {
+            Some(Ok(sandbox)) => Some(sandbox.python.info.to_string()),
+            _ => None,
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum GradeError {
     Merge { message: String },
     /// The runner cannot run code at all (no Python, no sandbox).
     Runner(lectern_runner::RunnerError),
+    /// Code could not be run at all while grading `exercise` (the Python environment, the
+    /// sandbox, a scratch folder): the batch stopped; what was graded before is kept.
+    CodeRunner { exercise: String, message: String },
 }
 
 impl std::fmt::Display for GradeError {
@@ -30,6 +33,10 @@ impl std::fmt::Display for GradeError {
             GradeError::Overrides { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Merge { message } => write!(f, "cannot merge: {message}"),
             GradeError::Runner(e) => write!(f, "{e}"),
+            GradeError::CodeRunner { exercise, message } => write!(
+                f,
+                "code cannot be run here, so grading stopped (at exercise `{exercise}`): {message}\nNo hand-in was scored for it; hand-ins finished before are kept. Mend this, then run the same command again."
+            ),
         }
     }
 }

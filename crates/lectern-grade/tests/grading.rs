@@ -30,7 +30,7 @@ fn key() -> Key {
 /// Grades `answers` (the body of answers.toml) as hand-in `s001`.
 fn grade(answers: &str) -> Record {
     let handin = HandIn { source: "s001".into(), files: BTreeMap::from([("answers.toml".to_owned(), answers.as_bytes().to_vec())]), problems: Vec::new(), error: None };
-    grade_handin(&key(), &handin, "hash", "key", &NoCode, None).0
+    grade_handin(&key(), &handin, "hash", "key", &NoCode, None).expect("no code to run").0
 }
 
 fn quiz(body: &str) -> Record {
@@ -187,7 +187,7 @@ fn answers_toml_that_cannot_be_read_make_an_error_row_with_its_reason() {
     let r = grade("[lessons.01-quizzes.quiz\nsingle = \"B\"\n");
     assert!(r.error.as_deref().is_some_and(|e| e.starts_with("answers.toml is not valid TOML at line 1")), "{:?}", r.error);
     let handin = HandIn { source: "s002".into(), files: BTreeMap::from([("answers.toml".to_owned(), vec![0xff, 0xfe, 0x00, 0x81])]), problems: Vec::new(), error: None };
-    let r = grade_handin(&key(), &handin, "h", "k", &NoCode, None).0;
+    let r = grade_handin(&key(), &handin, "h", "k", &NoCode, None).expect("no code to run").0;
     assert!(r.error.as_deref().is_some_and(|e| e.contains("not UTF-8 text")), "{:?}", r.error);
     let r = grade("student = \"../etc\"\n");
     assert!(r.error.as_deref().is_some_and(|e| e.contains("cannot be a student ID")), "{:?}", r.error);

@@ -233,15 +233,50 @@ impl Loader<'_> {
                 self.diagnostics.push(Diagnostic::warning(rel, at, format!("unknown key `{table}{key}` in course.toml")));
             }
         }
+        let lock = self.lock(&text, &raw.runner.requirements);
         CourseConfig {
             code: raw.code,
             title: raw.title,
             ui_language: raw.ui_language.or_else(|| raw.language.clone()).unwrap_or_else(|| "en".into()),
             language: raw.language.unwrap_or_else(|| "en".into()),
             mode,
-            runner: RunnerConfig { requirements: raw.runner.requirements },
+            runner: RunnerConfig { requirements: raw.runner.requirements, lock },
             grading: GradingConfig { multiple_choice },
         }
+    }
+
+    /// The course's lock file, and a warning when it is missing or was made from other
+    /// requirements than `requirements` (`toml` is course.toml's text, for the span).
+    fn lock(&mut self, toml: &str, requirements: &[String]) -> Option<String> {
+        let rel = Path::new("course.toml");
+        let at = find_key(toml, "requirements").unwrap_or_default();
+        let lock = self.root.join(crate::model::LOCK_FILE).is_file().then(|| self.read_text(Path::new(crate::model::LOCK_FILE))).flatten();
+        if requirements.is_empty() {
+            return lock;
+        }
+        match lock.as_deref().map(crate::model::locked_requirements) {
+            None => self.diagnostics.push(Diagnostic::warning(
+                rel,
+                at,
+                format!(
+                    "the course has no {}: each machine resolves `[runner] requirements` on its own day, so two graders can grade with different versions; run `lectern lock {}`",
+                    crate::model::LOCK_FILE,
+                    self.root.display()
+                ),
+            )),
+            Some(locked) if locked.as_deref() != Some(requirements) => self.diagnostics.push(Diagnostic::warning(
+                rel,
+                at,
+                format!(
+                    "{} was made from other requirements ({}) than `[runner] requirements`: run `lectern lock {}` again",
+                    crate::model::LOCK_FILE,
+                    locked.map_or_else(|| "it has no `# requirements = […]` header".to_owned(), |l| format!("{l:?}")),
+                    self.root.display()
+                ),
+            )),
+            Some(_) => {}
+        }
+        lock
     }
 
     fn exercises(&mut self) -> BTreeMap<String, crate::model::Exercise> {

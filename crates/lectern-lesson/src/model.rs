@@ -60,6 +60,33 @@ pub enum Mode {
 pub struct RunnerConfig {
     /// pip requirement strings that student code may import.
     pub requirements: Vec<String>,
+    /// The course's [`LOCK_FILE`], if it has one: the requirements resolved to exact
+    /// versions (and hashes), from which every Python environment is made.
+    #[serde(skip)]
+    pub lock: Option<String>,
+}
+
+/// The lock file beside `course.toml`: pip's requirements format, one `name==version`
+/// per package (with `--hash=sha256:…` options where the tool that made it gave them),
+/// understood by both `pip install --require-hashes -r` and `uv pip sync`. Its header
+/// records the `[runner] requirements` it was made from ([`lock_header`]).
+pub const LOCK_FILE: &str = "requirements.lock";
+
+/// The header line of a lock file made from `requirements`.
+pub fn lock_header(requirements: &[String]) -> String {
+    let quoted: Vec<String> = requirements.iter().map(|r| toml::Value::String(r.clone()).to_string()).collect();
+    format!("# requirements = [{}]", quoted.join(", "))
+}
+
+/// The `[runner] requirements` a lock file's header says it was made from; `None` when
+/// it has no such header.
+pub fn locked_requirements(lock: &str) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        requirements: Vec<String>,
+    }
+    let line = lock.lines().find_map(|l| l.strip_prefix("# requirements = "))?;
+    toml::from_str::<Header>(&format!("requirements = {line}")).ok().map(|h| h.requirements)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

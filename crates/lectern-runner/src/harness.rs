@@ -12,6 +12,7 @@ use lectern_lesson::model::{ArgValue, Case, DType, Exercise, Property};
 use serde::Serialize;
 
 use crate::behaviour;
+use crate::tolerance;
 use crate::reference::{self, InputKind, Judgement, Reference};
 use crate::sandbox::{Exit, Sandbox};
 use crate::RunnerError;
@@ -311,13 +312,9 @@ fn run_case(
     device: &Device,
     scratch_root: &Path,
 ) -> Result<(Verdict, String), RunnerError> {
-    let inputs = draw_inputs(reference, case, case_seed_with(exercise, case, secret))?;
-    let on_device: BTreeMap<String, Tensor> = inputs
-        .iter()
-        .map(|(k, t)| t.to_device(device).map(|t| (k.clone(), t)))
-        .collect::<Result<_, _>>()
-        .map_err(RunnerError::candle(reference.name))?;
-    let expected = reference.run(&on_device, &case.args, device)?;
+    let seed = case_seed_with(exercise, case, secret);
+    let inputs = draw_inputs(reference, case, seed)?;
+    let expected = tolerance::expected(reference, &inputs, &case.args, device, seed)?;
     let call = behaviour::Call { inputs, args: case.args.clone(), from: Vec::new() };
     let (outcome, printed) = run_in_sandbox(exercise, reference.name, std::slice::from_ref(&call), source, sandbox, scratch_root)?;
     let verdict = match outcome {
@@ -341,15 +338,14 @@ fn run_in_sandbox(
     sandbox: &Sandbox,
     scratch_root: &Path,
 ) -> Result<(Outcome, String), RunnerError> {
-    // The scratch folder: the student's file, the inputs, the shim; nothing else.
-    // Unique per process and run, so that runs side by side never share a folder.
-    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = scratch_root.join(format!("case-{}-{run_id}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("in")).map_err(|e| scratch(&dir, &e))?;
-    std::fs::write(dir.join(&exercise.entry), source).map_err(|e| scratch(&dir, &e))?;
-    std::fs::write(dir.join("lectern_shim.py"), SHIM).map_err(|e| scratch(&dir, &e))?;
+    // The scratch folder: the student's file, the inputs, the shim; nothing else. Its
+    // name is random, so that runs side by side (threads, processes, hosts sharing the
+    // folder) never share one; it goes when this function returns.
+    let scratch_dir = sandbox.scratch(scratch_root)?;
+    let dir = scratch_dir.path();
+    std::fs::create_dir_all(dir.join("in")).map_err(|e| scratch(dir, &e))?;
+    std::fs::write(dir.join(&exercise.entry), source).map_err(|e| scratch(dir, &e))?;
+    std::fs::write(dir.join("lectern_shim.py"), SHIM).map_err(|e| scratch(dir, &e))?;
     let mut described = Vec::new();
     for (k, call) in calls.iter().enumerate() {
         let folder = dir.join("in").join(k.to_string());
@@ -372,26 +368,15 @@ fn run_in_sandbox(
         described.push(serde_json::json!({ "inputs": names, "from": from, "args": args, "dtype": dtype }));
     }
     let case_json = serde_json::json!({ "entry": exercise.entry, "function": exercise.function, "calls": described });
-    std::fs::write(dir.join("case.json"), case_json.to_string()).map_err(|e| scratch(&dir, &e))?;
-    open_to_sandbox(&dir)?;
+    std::fs::write(dir.join("case.json"), case_json.to_string()).map_err(|e| scratch(dir, &e))?;
 
-    let run = sandbox.run_python(&dir, &["lectern_shim.py"])?;
+    let run = sandbox.run_python(dir, &["lectern_shim.py"])?;
     let printed = format!("{}{}", run.stdout, run.stderr);
-    let outcome = match failure(&dir, &run, sandbox.limits.cpu_seconds) {
+    let outcome = match failure(dir, &run, sandbox.limits.cpu_seconds) {
         Some(verdict) => Err(verdict),
-        None => read_outputs(&dir, calls.len()),
+        None => read_outputs(dir, calls.len()),
     };
-    let _ = std::fs::remove_dir_all(&dir);
     Ok((outcome, printed))
-}
-
-/// The sandbox's user must be able to write the scratch folder.
-fn open_to_sandbox(dir: &Path) -> Result<(), RunnerError> {
-    use std::os::unix::fs::PermissionsExt;
-    for path in [dir.to_path_buf(), dir.join("in")] {
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).map_err(|e| scratch(&path, &e))?;
-    }
-    Ok(())
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -464,28 +449,23 @@ fn read_outputs(dir: &Path, calls: usize) -> Result<Vec<Vec<Tensor>>, Verdict> {
     Ok(all)
 }
 
-/// A case's outputs against the reference's.
-fn judge(
-    reference: &Reference,
-    case: &Case,
-    inputs: &BTreeMap<String, Tensor>,
-    expected: &BTreeMap<String, Tensor>,
-    got: &[Tensor],
-) -> Verdict {
-    let want: Vec<&Tensor> = reference.outputs.iter().filter_map(|n| expected.get(*n)).collect();
-    if got.len() != want.len() {
-        return Verdict::WrongCount { expected: want.len(), got: got.len() };
+/// A case's outputs against the reference's: within [`tolerance`]'s error bound of the
+/// exact values, or within the case's own `rtol`/`atol`.
+pub fn judge(reference: &Reference, case: &Case, inputs: &BTreeMap<String, Tensor>, expected: &tolerance::Expected, got: &[Tensor]) -> Verdict {
+    if got.len() != expected.exact.len() {
+        return Verdict::WrongCount { expected: expected.exact.len(), got: got.len() };
     }
     if reference.judged_by == Judgement::MlmProperties {
         return judge_mlm(case, inputs, got);
     }
     let mut worst_pass = 0.0f64;
-    for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+    for (i, (g, e)) in got.iter().zip(&expected.exact).enumerate() {
+        let dtype = expected.dtypes[i];
         if g.dims() != e.dims() {
             return Verdict::WrongShape { output: i, expected: e.dims().to_vec(), got: g.dims().to_vec() };
         }
-        if g.dtype() != student_dtype(e.dtype()) {
-            let expected = match e.dtype() {
+        if g.dtype() != student_dtype(dtype) {
+            let expected = match dtype {
                 CDType::BF16 => "f32 (a bf16 case: numpy has no bfloat16)".to_string(),
                 other => dtype_name(other),
             };
@@ -500,27 +480,25 @@ fn judge(
         if not_finite > 0 {
             return Verdict::NotFinite { output: i, count: not_finite };
         }
-        let (rtol, atol) = tolerances(case, e.dtype());
-        let atol = atol * atol_scale(e.dtype(), &ev);
-        let mut worst = (0usize, 0.0f64, 0.0f64, false); // index, abs, rel, failing
-        for (k, (g, e)) in gv.iter().zip(&ev).enumerate() {
-            let abs = (g - e).abs();
-            let fails = abs > atol + rtol * e.abs();
-            if (fails && !worst.3) || (fails == worst.3 && abs > worst.1) {
-                worst = (k, abs, abs / e.abs().max(f64::MIN_POSITIVE), fails);
-            }
-        }
-        if worst.3 {
+        let (index, abs, fails) = if case.rtol.is_some() || case.atol.is_some() {
+            let (rtol, atol) = tolerances(case, dtype);
+            let atol = atol * atol_scale(dtype, &ev);
+            tolerance::worst(&gv, &ev, |e| atol + rtol * e.abs())
+        } else {
+            let allowed = tolerance::ERROR_MULTIPLE * expected.bound[i];
+            tolerance::worst(&gv, &ev, |_| allowed)
+        };
+        if fails {
             let max_rel = gv.iter().zip(&ev).map(|(g, e)| (g - e).abs() / e.abs().max(1e-12)).fold(0.0, f64::max);
             return Verdict::WrongValues {
                 max_abs_error: gv.iter().zip(&ev).map(|(g, e)| (g - e).abs()).fold(0.0, f64::max),
                 max_rel_error: max_rel,
-                worst_index: unravel(worst.0, e.dims()),
-                expected: ev[worst.0],
-                got: gv[worst.0],
+                worst_index: unravel(index, e.dims()),
+                expected: ev[index],
+                got: gv[index],
             };
         }
-        worst_pass = worst_pass.max(worst.1);
+        worst_pass = worst_pass.max(abs);
     }
     Verdict::Pass { max_abs_error: worst_pass }
 }
@@ -531,10 +509,11 @@ fn tolerances(case: &Case, dtype: CDType) -> (f64, f64) {
     (case.rtol.unwrap_or(rtol), case.atol.unwrap_or(atol))
 }
 
-/// The default tolerances `(rtol, atol)` of a case whose reference computes in `dtype`. A
-/// value passes when `|got − expected| ≤ atol · s + rtol · |expected|`, where `s` is 1 for
-/// f64 and f32, and for f16 and bf16 the largest `|expected|` of that output (see
-/// [`atol_scale`]); a case's own `rtol`/`atol` keep that meaning.
+/// The tolerances `(rtol, atol)` a case's own `rtol` or `atol` is completed with (a case
+/// that gives neither is judged by [`tolerance`]'s error bound instead). With them a value
+/// passes when `|got − expected| ≤ atol · s + rtol · |expected|`, where `s` is 1 for f64
+/// and f32, and for f16 and bf16 the largest `|expected|` of that output (see
+/// [`atol_scale`]).
 ///
 /// Why these numbers. The reference computes in the case's dtype (attention's softmax in
 /// f32, as PyTorch's does), so in f16 and bf16 its own rounding error dominates, and that

@@ -12,7 +12,11 @@
 //!   each computed with candle on a chosen device, and the registry that finds them by name.
 //! - [`device`]: choosing where the references run (`cpu`, `cuda` or `auto`).
 //!
-//! Not built yet: the sandbox and `lectern test`, which arrive with the runner issue.
+//! - [`python`]: the Python environment student code runs in (from the course's lock file).
+//! - [`sandbox`]: Bubblewrap, as root or as an ordinary user, with its limits.
+//! - [`harness`]: one exercise, one student file: inputs drawn, the reference computed,
+//!   the code run in the sandbox, the outputs judged ([`tolerance`] says how close).
+//! - [`behaviour`]: the behaviour checks (`no-future-leak`, …).
 
 mod error;
 
@@ -24,5 +28,6 @@ pub mod harness;
 pub mod python;
 pub mod reference;
 pub mod sandbox;
+pub mod tolerance;
 
 pub use error::RunnerError;

@@ -1,19 +1,35 @@
 //! Running untrusted Python: a Bubblewrap sandbox (no network, a read-only view of the
 //! system and the Python environment, one writable scratch folder, its own PID
-//! namespace) as an unprivileged user with limits on CPU time, memory, processes and
-//! file size, under a wall-clock limit that kills the whole process tree.
+//! namespace) with limits on CPU time, memory, processes and file size, under a
+//! wall-clock limit that kills the whole process tree.
 //!
-//! What it needs: Debian's `bubblewrap` (`bwrap`), and `setpriv` and `prlimit` from
-//! util-linux; the grader runs as root here (sessions and CI do), so that it can drop to
-//! an unprivileged uid inside the sandbox — RLIMIT_NPROC does not bind root. Without
-//! Bubblewrap, nothing runs unless the caller asks for [`Isolation::None`] explicitly.
+//! Two modes, chosen by who runs Lectern ([`Mode::current`]):
+//!
+//! - **root** (a grading server, CI): Bubblewrap without a user namespace, and `setpriv`
+//!   drops to uid/gid 65534 (`nobody`) inside, so that RLIMIT_NPROC binds (it never binds
+//!   root) and the code owns nothing on the host.
+//! - **an ordinary user** (a student's laptop, most instructors): Bubblewrap in a user
+//!   namespace of its own (`--unshare-user`, and `--disable-userns` so the code cannot
+//!   nest another); the code runs as that user mapped into the namespace, with no
+//!   capabilities outside it. Every limit is the same `prlimit` list. What differs:
+//!   RLIMIT_NPROC counts the processes of the sandbox's own user namespace (Linux ≥ 5.14
+//!   counts it per namespace), where as root it counts every process of uid 65534 on
+//!   the machine; files the code writes in its scratch folder belong to the user.
+//!
+//! What it needs: Debian's `bubblewrap` (`/usr/bin/bwrap`, or the one `LECTERN_BWRAP`
+//! names) and `prlimit` from util-linux (and
+//! `setpriv`, as root); as an ordinary user, unprivileged user namespaces (on by default
+//! on Debian, Fedora and Arch; Ubuntu ≥ 24.04 restricts them through AppArmor).
+//! [`probe`] tries a real sandbox once per process and says what is missing and how to
+//! get it. Without a sandbox nothing runs unless the caller asks for [`Isolation::None`]
+//! explicitly.
 //!
 //! With [`Limits::gpu`] (only for runs on `--device cuda`) the sandbox also lets the
 //! student's code reach an NVIDIA GPU: the device nodes that exist are bound in
 //! (`--dev-bind`), the driver's library folder is bound read-only and put on
 //! `LD_LIBRARY_PATH`, and the memory limit becomes RLIMIT_DATA instead of RLIMIT_AS (see
-//! [`Limits::memory_bytes`]). Everything else holds: no network, the `nobody` user, the CPU
-//! and wall-clock limits, one writable scratch folder.
+//! [`Limits::memory_bytes`]). Everything else holds: no network, the unprivileged user,
+//! the CPU and wall-clock limits, one writable scratch folder.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -80,9 +96,35 @@ impl Default for Limits {
 pub enum Isolation {
     /// Bubblewrap, as described above.
     Bubblewrap,
-    /// None at all: only with the user's explicit `--no-sandbox`. Limits still apply
-    /// through `prlimit`, and the wall clock still kills the process group.
+    /// None at all: with the user's explicit `--no-sandbox`, or for `lectern test` where no
+    /// sandbox can be had (the student's own code on their own machine). Limits still
+    /// apply through `prlimit` where it exists, and the wall clock still kills the
+    /// process group.
     None,
+}
+
+/// How Bubblewrap isolates here: decided by the effective uid of this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lectern runs as root: no user namespace, `setpriv` to uid 65534 inside.
+    Root,
+    /// Lectern runs as an ordinary user: a user namespace of the sandbox's own.
+    UserNamespace,
+}
+
+impl Mode {
+    /// The mode for this process.
+    pub fn current() -> Mode {
+        if effective_uid() == Some(0) { Mode::Root } else { Mode::UserNamespace }
+    }
+}
+
+/// The effective uid of this process, from `/proc/self/status` (this crate has no
+/// unsafe code to call `geteuid`).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// How a run ended.
@@ -111,27 +153,128 @@ pub struct Sandbox {
     pub isolation: Isolation,
 }
 
-/// Whether Bubblewrap and the tools the sandbox uses are installed; why not otherwise.
+/// Whether a Bubblewrap sandbox can be had here, tried for real once per process: the
+/// tools it needs are installed, and `bwrap` starts a sandbox of the current [`Mode`]
+/// that runs `/usr/bin/true`. The error names the fix.
+pub fn probe() -> Result<(), RunnerError> {
+    static PROBED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    PROBED.get_or_init(try_sandbox).clone().map_err(|reason| RunnerError::NoSandbox { reason })
+}
+
+/// The old name of [`probe`].
 pub fn bubblewrap_available() -> Result<(), RunnerError> {
-    for tool in ["/usr/bin/bwrap", "/usr/bin/setpriv", "/usr/bin/prlimit"] {
-        if !Path::new(tool).exists() {
-            return Err(RunnerError::NoSandbox {
-                reason: format!(
-                    "{tool} is missing: install Debian's bubblewrap and util-linux, or pass --no-sandbox to run untrusted code without isolation"
-                ),
-            });
-        }
+    probe()
+}
+
+fn try_sandbox() -> Result<(), String> {
+    let mode = Mode::current();
+    let bwrap = bwrap();
+    let mut tools = vec![bwrap.as_path(), Path::new("/usr/bin/prlimit")];
+    if mode == Mode::Root {
+        tools.push(Path::new("/usr/bin/setpriv"));
     }
-    Ok(())
+    if let Some(tool) = tools.iter().find(|t| !t.exists()) {
+        let tool = tool.display();
+        return Err(format!(
+            "{tool} is missing: install Bubblewrap and util-linux (Debian and Ubuntu: `apt install bubblewrap util-linux`; Fedora: `dnf install bubblewrap util-linux`)"
+        ));
+    }
+    let dir = tempfile::Builder::new().prefix("lectern-probe-").tempdir().map_err(|e| format!("a temporary folder: {e}"))?;
+    let mut args = namespace_args(mode);
+    args.extend(system_binds());
+    args.extend(["--bind".into(), dir.path().into(), "/work".into(), "--chdir".into(), "/work".into(), "--".into()]);
+    args.extend(drop_privileges(mode));
+    args.push("/usr/bin/true".into());
+    let out = Command::new(&bwrap)
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{} could not be started: {e}", bwrap.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    Err(match mode {
+        Mode::Root => format!("Bubblewrap cannot make a sandbox here ({said})"),
+        Mode::UserNamespace => format!(
+            "Bubblewrap cannot make a sandbox as an ordinary user here ({said}): unprivileged user namespaces are probably switched off. \
+             Switch them on (`sudo sysctl -w kernel.unprivileged_userns_clone=1` on Debian, `sudo sysctl -w user.max_user_namespaces=15000` where it is 0, \
+             or on Ubuntu ≥ 24.04 an AppArmor profile for /usr/bin/bwrap or `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`), or run as root"
+        ),
+    })
+}
+
+/// The Bubblewrap binary: `$LECTERN_BWRAP`, else Debian's `/usr/bin/bwrap`.
+fn bwrap() -> PathBuf {
+    std::env::var_os("LECTERN_BWRAP").map_or_else(|| PathBuf::from("/usr/bin/bwrap"), PathBuf::from)
+}
+
+/// Bubblewrap's namespace options for `mode`.
+fn namespace_args(mode: Mode) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"].map(OsString::from).into();
+    if mode == Mode::UserNamespace {
+        args.extend(["--unshare-user", "--disable-userns"].map(OsString::from));
+    }
+    args.extend(["--die-with-parent", "--new-session", "--clearenv"].map(OsString::from));
+    args
+}
+
+/// Read-only binds of the system folders that exist.
+fn system_binds() -> Vec<OsString> {
+    SYSTEM_DIRS.iter().filter(|d| Path::new(d).exists()).flat_map(|d| ["--ro-bind", d, d].map(OsString::from)).collect()
+}
+
+/// As root, `setpriv` to `nobody` before anything else runs; as a user, nothing.
+fn drop_privileges(mode: Mode) -> Vec<OsString> {
+    match mode {
+        Mode::Root => vec![
+            "/usr/bin/setpriv".into(),
+            format!("--reuid={NOBODY}").into(),
+            format!("--regid={NOBODY}").into(),
+            "--clear-groups".into(),
+            "--".into(),
+        ],
+        Mode::UserNamespace => Vec::new(),
+    }
 }
 
 impl Sandbox {
-    /// A sandbox for `python`; fails clearly when Bubblewrap is asked for but missing.
+    /// A sandbox for `python`; fails clearly when Bubblewrap is asked for but cannot make a
+    /// sandbox here ([`probe`]), or when the environment's Python does not start in it
+    /// (tried once, with a trivial program, so that a broken setup is the caller's error
+    /// and never a student's failed case).
     pub fn new(python: PythonEnv, limits: Limits, isolation: Isolation) -> Result<Self, RunnerError> {
         if isolation == Isolation::Bubblewrap {
-            bubblewrap_available()?;
+            probe()?;
         }
-        Ok(Sandbox { python, limits, isolation })
+        let sandbox = Sandbox { python, limits, isolation };
+        let scratch = sandbox.scratch(&std::env::temp_dir())?;
+        let run = sandbox.run_python(scratch.path(), &["-c", "import sys; sys.stdout.write('lectern-ready')"])?;
+        if run.exit != Exit::Code(0) || run.stdout != "lectern-ready" {
+            return Err(RunnerError::Python {
+                message: format!(
+                    "{} does not start in the sandbox ({:?}): {}",
+                    sandbox.python.python().display(),
+                    run.exit,
+                    run.stderr.trim()
+                ),
+            });
+        }
+        Ok(sandbox)
+    }
+
+    /// A new scratch folder for one run under `root`: a name no other process on any
+    /// host can pick (random, made with `O_EXCL`-style creation), writable by the
+    /// sandbox's user, removed when dropped.
+    pub fn scratch(&self, root: &Path) -> Result<tempfile::TempDir, RunnerError> {
+        let scratch = |e: std::io::Error| RunnerError::Scratch { message: format!("{}: {e}", root.display()) };
+        std::fs::create_dir_all(root).map_err(scratch)?;
+        let dir = tempfile::Builder::new().prefix("lectern-run-").tempdir_in(root).map_err(scratch)?;
+        if self.isolation == Isolation::Bubblewrap && Mode::current() == Mode::Root {
+            // Only the folder itself is handed to `nobody`; its parent stays private.
+            std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).map_err(scratch)?;
+        }
+        Ok(dir)
     }
 
     /// Runs `python -I -B ARGS…` in `scratch` (which becomes `/work`, the only writable
@@ -141,12 +284,16 @@ impl Sandbox {
         let gpu = if l.gpu && self.isolation == Isolation::Bubblewrap { GpuPaths::discover(Path::new("/")) } else { GpuPaths::default() };
         let mut command = match self.isolation {
             Isolation::Bubblewrap => {
-                let mut c = Command::new("/usr/bin/bwrap");
+                let mut c = Command::new(bwrap());
                 c.args(self.bwrap_args(scratch, args, &gpu));
                 c
             }
             Isolation::None => {
-                let inner = self.limited_python(args);
+                let mut inner = self.limited_python(args);
+                if !Path::new("/usr/bin/prlimit").exists() {
+                    // macOS and other systems without util-linux: the wall clock only.
+                    inner.drain(..inner.iter().position(|a| a == "--").map_or(0, |p| p + 1));
+                }
                 let mut c = Command::new(&inner[0]);
                 c.args(&inner[1..]).current_dir(scratch).env("OPENBLAS_NUM_THREADS", "1").env("OMP_NUM_THREADS", "1");
                 c
@@ -234,15 +381,10 @@ impl Sandbox {
     /// Bubblewrap's whole argument list for a run in `scratch`, with `gpu`'s device nodes
     /// and library folders passed through when [`Limits::gpu`] is set (public for tests).
     pub fn bwrap_args(&self, scratch: &Path, args: &[&str], gpu: &GpuPaths) -> Vec<OsString> {
-        let mut c: Vec<OsString> = Vec::new();
+        let mode = Mode::current();
+        let mut c: Vec<OsString> = namespace_args(mode);
+        c.extend(system_binds());
         let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| c.extend(items.iter().map(|i| i.as_ref().to_os_string()));
-        push(&[&"--unshare-pid", &"--unshare-net", &"--unshare-ipc", &"--unshare-uts", &"--unshare-cgroup-try"]);
-        push(&[&"--die-with-parent", &"--new-session", &"--clearenv"]);
-        for dir in SYSTEM_DIRS {
-            if Path::new(dir).exists() {
-                push(&[&"--ro-bind", &dir, &dir]);
-            }
-        }
         push(&[&"--proc", &"/proc", &"--dev", &"/dev", &"--tmpfs", &"/tmp"]);
         for dir in [&self.python.base_prefix, &self.python.venv] {
             for ancestor in ancestors(dir) {
@@ -275,7 +417,7 @@ impl Sandbox {
         push(&[&"--bind", &scratch, &"/work"]);
         push(&[&"--chdir", &"/work", &"--setenv", &"HOME", &"/work", &"--setenv", &"OPENBLAS_NUM_THREADS", &"1"]);
         push(&[&"--setenv", &"OMP_NUM_THREADS", &"1", &"--setenv", &"PATH", &"/usr/bin:/bin", &"--"]);
-        push(&[&"/usr/bin/setpriv", &format!("--reuid={NOBODY}"), &format!("--regid={NOBODY}"), &"--clear-groups", &"--"]);
+        c.extend(drop_privileges(mode));
         c.extend(self.limited_python(args));
         c
     }

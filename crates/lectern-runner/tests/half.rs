@@ -132,7 +132,7 @@ fn sandbox() -> Option<Env> {
     }
     let course = ai012();
     let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")).expect("python");
+    let python = lectern_runner::python::provision(&course.config.runner, &cache, &mut |m| eprintln!("{m}")).expect("python");
     let sandbox = Sandbox::new(python, Limits::default(), Isolation::Bubblewrap).expect("sandbox");
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

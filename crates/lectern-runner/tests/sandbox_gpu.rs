@@ -36,7 +36,7 @@ fn fake_root() -> PathBuf {
 }
 
 fn sandbox(gpu: bool) -> Sandbox {
-    let python = PythonEnv { venv: PathBuf::from("/opt/venv"), base_prefix: PathBuf::from("/usr") };
+    let python = PythonEnv { venv: PathBuf::from("/opt/venv"), base_prefix: PathBuf::from("/usr"), info: Default::default() };
     Sandbox { python, limits: Limits { gpu, ..Limits::default() }, isolation: Isolation::Bubblewrap }
 }
 
@@ -109,7 +109,7 @@ fn a_memory_hog_is_still_stopped_under_the_gpu_limits() {
     let loaded = lectern_lesson::load_course(&root().join("tests/fixtures/runner/course"));
     let exercise = &loaded.course.exercises["attention"];
     let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")).expect("python");
+    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| eprintln!("{m}")).expect("python");
     let limits = Limits { gpu: true, memory_bytes: 1 << 30, cpu_seconds: 20, wall: std::time::Duration::from_secs(30), ..Limits::default() };
     let sandbox = Sandbox::new(python, limits, Isolation::Bubblewrap).expect("sandbox");
     let scratch = temp("scratch");

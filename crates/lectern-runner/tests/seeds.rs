@@ -61,7 +61,7 @@ fn with_a_secret_the_reference_and_the_student_see_the_same_inputs() {
     let loaded = lectern_lesson::load_course(&root().join("courses/ai012"));
     let exercise = &loaded.course.exercises["attention"];
     let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")).expect("python");
+    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| eprintln!("{m}")).expect("python");
     let sandbox = Sandbox::new(python, Limits::default(), Isolation::Bubblewrap).expect("sandbox");
     let scratch = std::env::temp_dir().join(format!("lectern-seeds-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch");

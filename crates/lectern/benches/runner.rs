@@ -34,7 +34,7 @@ fn main() {
     let exercise = &loaded.course.exercises["attention"];
     let solution = root.join("courses/ai012/exercises/attention/solution.py");
     let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}"))
+    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| eprintln!("{m}"))
         .expect("a Python environment");
     let sandbox = Sandbox::new(python.clone(), Limits::default(), Isolation::Bubblewrap).expect("bubblewrap");
     let scratch = std::env::temp_dir().join(format!("lectern-bench-runner-{}", std::process::id()));

@@ -86,11 +86,11 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
         eprintln!("{}: runnable code blocks were not run ({why}); their terminals show no output", crate::report::paint("warning", crate::report::Style::Warning));
     };
     // Without a sandbox nothing runs: say so before spending time on a Python environment.
-    if let Err(e) = lectern_runner::sandbox::bubblewrap_available() {
+    if let Err(e) = lectern_runner::sandbox::probe() {
         warn(&e.to_string());
         return outputs;
     }
-    let python = match lectern_runner::python::provision(&course.config.runner.requirements, &cache, &mut |m| eprintln!("{m}")) {
+    let python = match lectern_runner::python::provision(&course.config.runner, &cache, &mut |m| eprintln!("{m}")) {
         Ok(p) => p,
         Err(e) => {
             warn(&e.to_string());
@@ -107,18 +107,21 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
     };
     let _ = std::fs::create_dir_all(&runs);
     for (key, block) in pending {
-        let scratch = cache.join("scratch").join(format!("run-{key}"));
-        let _ = std::fs::remove_dir_all(&scratch);
         let name = block.file.clone().unwrap_or_else(|| "main.py".into());
         let name = if name.contains('/') || name.starts_with('.') { "main.py".to_string() } else { name };
-        if std::fs::create_dir_all(&scratch).is_err() || std::fs::write(scratch.join(&name), &block.text).is_err() {
-            continue;
-        }
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o777));
-        }
-        let text = match sandbox.run_python(&scratch, &[&name]) {
+        // A folder of its own for every run (builds side by side run the same block at
+        // once), on this host's temporary disk.
+        let prepared = sandbox.scratch(&std::env::temp_dir()).map_err(|e| e.to_string()).and_then(|dir| {
+            std::fs::write(dir.path().join(&name), &block.text).map(|()| dir).map_err(|e| e.to_string())
+        });
+        let scratch = match prepared {
+            Ok(dir) => dir,
+            Err(e) => {
+                warn(&e);
+                break;
+            }
+        };
+        let text = match sandbox.run_python(scratch.path(), &[&name]) {
             Ok(run) => {
                 let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
                 match run.exit {
@@ -133,12 +136,20 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
                 text
             }
             Err(e) => {
+                // The sandbox failed, not the program: nothing is cached.
                 warn(&e.to_string());
                 break;
             }
         };
-        let _ = std::fs::remove_dir_all(&scratch);
-        let _ = std::fs::write(runs.join(&key), &text);
+        drop(scratch);
+        // What the program did is cached, written whole (a temporary file renamed into
+        // place), so that builds reading alongside never see half of it.
+        let written = tempfile::NamedTempFile::new_in(&runs)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()).map(|()| f))
+            .and_then(|f| f.persist(runs.join(&key)).map_err(|e| e.error));
+        if let Err(e) = written {
+            eprintln!("{}: could not cache the output of a code block in {}: {e}", crate::report::paint("warning", crate::report::Style::Warning), runs.display());
+        }
         outputs.insert(key, text);
     }
     outputs

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use lectern_grade::code::SandboxRunner;
 use lectern_grade::{BatchOptions, BatchSummary, Progress, Shard};
 use lectern_runner::sandbox::{Isolation, Limits};
@@ -45,7 +45,7 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
     let (device, used) = lectern_runner::device::select(choice)?;
     let needs_code = !course.exercises.is_empty();
     if needs_code && !args.no_sandbox {
-        lectern_runner::sandbox::bubblewrap_available()?;
+        lectern_runner::sandbox::probe().context("grading never runs student code without a sandbox unless given --no-sandbox")?;
     }
     let isolation = if args.no_sandbox {
         eprintln!("{}: --no-sandbox: student code runs without isolation", report::paint("warning", report::Style::Warning));
@@ -61,7 +61,7 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
         ..Limits::default()
     };
     let secret = args.secret.map(|s| lectern_lesson::stable_hash([s.as_bytes()]));
-    let runner = SandboxRunner::new(course.config.runner.requirements.clone(), limits, isolation, device, lectern_runner::python::cache_dir(), secret);
+    let runner = SandboxRunner::new(course.config.runner.clone(), limits, isolation, device, lectern_runner::python::cache_dir(), secret);
     let options = BatchOptions {
         jobs: args.jobs.unwrap_or_else(|| BatchOptions::default().jobs).max(1),
         shard,

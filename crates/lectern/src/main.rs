@@ -59,6 +59,17 @@ enum Command {
         /// The port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+        /// Serve where no sandbox can be had, with the Run button switched off (posted code
+        /// never runs without isolation).
+        #[arg(long)]
+        no_sandbox: bool,
+    },
+    /// Resolve the course's `[runner] requirements` into requirements.lock (exact versions,
+    /// and every file's hash where `uv` is installed), from which every Python environment
+    /// that runs student code is then made. Needs the package index; commit the file.
+    Lock {
+        /// The course folder (the one holding course.toml).
+        course: PathBuf,
     },
     /// Check your code for an exercise on its visible cases, in the sandbox, against the
     /// reference implementation. Exits 0 when every case passes, 1 otherwise.
@@ -72,7 +83,8 @@ enum Command {
         /// Print Gradescope-style results (score, max_score, tests[]) as JSON.
         #[arg(long)]
         json: bool,
-        /// Run the code without isolation (only where no sandbox can be had).
+        /// Run the code without isolation. Where no sandbox can be had (no Bubblewrap, user
+        /// namespaces switched off, macOS) it runs without one anyway and says so once.
         #[arg(long)]
         no_sandbox: bool,
         /// Where the reference runs: cpu, cuda, or auto (CUDA when this binary was built
@@ -149,6 +161,25 @@ enum GradeCommand {
     },
 }
 
+/// `lectern lock`: writes the course's lock file (through a temporary file, so that a
+/// failed resolution leaves the old one).
+fn lock(course: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let Some(loaded) = check::load_and_report(course, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let requirements = &loaded.course.config.runner.requirements;
+    let text = lectern_runner::python::lock(requirements, &mut |m| eprintln!("{m}"))?;
+    let path = course.join(lectern_lesson::model::LOCK_FILE);
+    let mut file = tempfile::NamedTempFile::new_in(course).with_context(|| format!("writing into {}", course.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    file.persist(&path).with_context(|| format!("writing {}", path.display()))?;
+    let pins: std::collections::BTreeSet<&str> =
+        text.lines().filter(|l| !l.starts_with('#') && !l.trim_start().starts_with("--")).filter_map(|l| l.split_once("==").map(|(name, _)| name.trim())).collect();
+    println!("wrote {} ({} package{} pinned: {})", path.display(), pins.len(), if pins.len() == 1 { "" } else { "s" }, pins.into_iter().collect::<Vec<_>>().join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -172,8 +203,9 @@ fn main() -> ExitCode {
             })
         }
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
+        Command::Lock { course } => lock(&course),
         Command::Build { course, out, mode, no_run } => build::run(&course, &out, mode, no_run),
-        Command::Serve { course, port } => serve::run(&course, port),
+        Command::Serve { course, port, no_sandbox } => serve::run(&course, port, no_sandbox),
         Command::Test { course, exercise, file, json, no_sandbox, device, time_limit } => test::run(test::TestArgs {
             time_limit,
             course: &course,

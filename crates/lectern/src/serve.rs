@@ -36,13 +36,16 @@ struct Shown {
     errors: String,
     /// Runnable code blocks by key: the file name each runs as.
     runnable: BTreeMap<String, String>,
-    /// The course's `[runner] requirements`, for the Python environment.
-    requirements: Vec<String>,
+    /// The course's `[runner]` (requirements and lock file), for the Python environment.
+    runner: lectern_lesson::model::RunnerConfig,
 }
 
 /// Runs of edited code for the Run button.
 #[derive(Default)]
 struct Runs {
+    /// `--no-sandbox`: the Run button runs nothing (code posted to the server never runs
+    /// without isolation).
+    no_sandbox: bool,
     /// Made on the first run (provisioning Python may take a while); an error is kept.
     sandbox: Mutex<Option<Result<lectern_runner::sandbox::Sandbox, String>>>,
     /// Clients with a run going.
@@ -60,9 +63,14 @@ struct Previous {
     templates: BTreeMap<PathBuf, Vec<u8>>,
 }
 
-pub fn run(course_dir: &Path, port: u16) -> Result<std::process::ExitCode> {
+pub fn run(course_dir: &Path, port: u16, no_sandbox: bool) -> Result<std::process::ExitCode> {
     if !course_dir.join("course.toml").is_file() {
         anyhow::bail!("{} has no course.toml: give the course folder", course_dir.display());
+    }
+    // The Run button runs posted code only in the sandbox: without one, serve stops here
+    // rather than show buttons that cannot work, unless told to serve without them.
+    if !no_sandbox {
+        lectern_runner::sandbox::probe().context("the Run button needs the sandbox; pass --no-sandbox to serve the course with Run switched off")?;
     }
     let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("listening on 127.0.0.1:{port}"))?;
     let address = listener.local_addr()?;
@@ -82,7 +90,7 @@ pub fn run(course_dir: &Path, port: u16) -> Result<std::process::ExitCode> {
     watcher.watch(course_dir, notify::RecursiveMode::Recursive).context("watching the course")?;
 
     let server_state = Arc::clone(&shown);
-    let runs = Arc::new(Runs::default());
+    let runs = Arc::new(Runs { no_sandbox, ..Runs::default() });
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let state = Arc::clone(&server_state);
@@ -186,7 +194,7 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
         shown.errors.clear();
         shown.version += 1;
         shown.runnable = runnable;
-        shown.requirements = course.config.runner.requirements.clone();
+        shown.runner = course.config.runner.clone();
     }
     println!(
         "rebuilt {} of {} lesson pages in {:.1} ms",
@@ -285,10 +293,10 @@ fn respond(stream: TcpStream, shown: &Mutex<Shown>, runs: &Runs) -> std::io::Res
 /// per client. Returns the status line and what the terminal panel shows.
 fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &str) -> (&'static str, String) {
     use lectern_runner::sandbox::{Exit, Isolation, Limits, Sandbox};
-    let (name, requirements) = {
+    let (name, runner) = {
         let shown = lock(shown);
         match shown.runnable.get(key) {
-            Some(name) => (name.clone(), shown.requirements.clone()),
+            Some(name) => (name.clone(), shown.runner.clone()),
             None => return ("404 Not Found", format!("no runnable code block has the key {key}\n")),
         }
     };
@@ -310,8 +318,11 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
     let sandbox = {
         let mut made = lock(&runs.sandbox);
         let sandbox = made.get_or_insert_with(|| {
-            lectern_runner::sandbox::bubblewrap_available().map_err(|e| e.to_string())?;
-            let python = lectern_runner::python::provision(&requirements, &cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
+            if runs.no_sandbox {
+                return Err("this server was started with --no-sandbox, so the Run button runs nothing".into());
+            }
+            lectern_runner::sandbox::probe().map_err(|e| e.to_string())?;
+            let python = lectern_runner::python::provision(&runner, &cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
             let limits = Limits { cpu_seconds: RUN_SECONDS, wall: Duration::from_secs(RUN_SECONDS), ..Limits::default() };
             Sandbox::new(python, limits, Isolation::Bubblewrap).map_err(|e| e.to_string())
         });
@@ -320,19 +331,15 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
             Err(e) => return ("503 Service Unavailable", format!("[the code cannot run here: {e}]\n")),
         }
     };
-    static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let scratch = cache.join("scratch").join(format!("serve-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    let prepared = std::fs::create_dir_all(&scratch).and_then(|()| std::fs::write(scratch.join(&name), code)).and_then(|()| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o777))
+    let prepared = sandbox.scratch(&std::env::temp_dir()).map_err(|e| e.to_string()).and_then(|dir| {
+        std::fs::write(dir.path().join(&name), code).map(|()| dir).map_err(|e| e.to_string())
     });
-    if let Err(e) = prepared {
-        return ("500 Internal Server Error", format!("[could not prepare the run: {e}]\n"));
-    }
-    let result = sandbox.run_python(&scratch, &[&name]);
-    let _ = std::fs::remove_dir_all(&scratch);
+    let scratch = match prepared {
+        Ok(dir) => dir,
+        Err(e) => return ("500 Internal Server Error", format!("[could not prepare the run: {e}]\n")),
+    };
+    let result = sandbox.run_python(scratch.path(), &[&name]);
+    drop(scratch);
     match result {
         Ok(run) => {
             let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);

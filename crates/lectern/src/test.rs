@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use lectern_runner::harness::{self, Cases, RunOptions};
 use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
 
@@ -33,19 +33,21 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     }
     let choice = lectern_runner::device::DeviceChoice::parse(args.device)?;
     let (device, used) = lectern_runner::device::select(choice)?;
-    if !args.no_sandbox {
-        lectern_runner::sandbox::bubblewrap_available()?;
-    }
-    let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&loaded.course.config.runner.requirements, &cache, &mut |m| {
-        eprintln!("{m}");
-    })?;
+    // Where no sandbox can be had, the student's own code runs on their own machine
+    // without one: said once, with the fix. (`grade` and `serve` refuse instead.)
     let isolation = if args.no_sandbox {
         eprintln!("{}: --no-sandbox: the code runs without isolation", report::paint("warning", report::Style::Warning));
+        Isolation::None
+    } else if let Err(e) = lectern_runner::sandbox::probe() {
+        eprintln!("{}: {e}\n  Your code runs without isolation, as you (pass --no-sandbox to skip this check).", report::paint("warning", report::Style::Warning));
         Isolation::None
     } else {
         Isolation::Bubblewrap
     };
+    let cache = lectern_runner::python::cache_dir();
+    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| {
+        eprintln!("{m}");
+    })?;
     // On a GPU the student's code may use it too: the sandbox passes the NVIDIA device
     // nodes and driver libraries through and limits memory in a way CUDA survives.
     let on_gpu = used == lectern_runner::device::DeviceChoice::Cuda;
@@ -56,10 +58,8 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
         ..Limits::default()
     };
     let sandbox = Sandbox::new(python, limits, isolation)?;
-    let scratch = cache.join("scratch");
-    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let options = RunOptions { cases: Cases::Visible, secret: None };
-    let results = harness::test_exercise_with(exercise, args.file, &sandbox, &device, &options, &scratch)?;
+    let results = harness::test_exercise_with(exercise, args.file, &sandbox, &device, &options, &std::env::temp_dir())?;
     // Every case and every behaviour check weighs the same.
     let per_case = exercise.points / (exercise.cases.len() + exercise.checks.len()).max(1) as f64;
     let passed = results.iter().filter(|r| r.verdict.passed()).count();
@@ -81,6 +81,8 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
             "score": per_case * passed as f64,
             "max_score": per_case * results.len() as f64,
             "output": format!("{passed} of {} visible cases and checks pass (on {used})", results.len()),
+            "environment": sandbox.python.info,
+            "sandboxed": isolation == Isolation::Bubblewrap,
             "tests": tests,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
