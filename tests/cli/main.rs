@@ -6,6 +6,7 @@
 mod browser;
 mod check;
 mod grade;
+mod machines;
 mod model;
 mod new;
 mod runner;

@@ -220,7 +220,8 @@ pub fn grade_batch(
     let (errors, flagged) = if options.database_only {
         errors_and_flags(&records)
     } else {
-        let class = export::Class::new(summary, records, &export::overrides_path(out))?;
+        let mut class = export::Class::new(summary, records, &export::overrides_path(out))?;
+        class.environment = store.meta("environment")?;
         export::write_all(&class, out)?;
         errors_and_flags(&class.students)
     };
@@ -300,6 +301,17 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         return Err(GradeError::Merge { message: format!("shard {} missing: every part of the class must be merged", missing.join(", ")) });
     }
     store.set_key(&key)?;
+    // What ran each shard's code (the same everywhere, normally: said once).
+    let mut environments = std::collections::BTreeSet::new();
+    for shard in shards {
+        if let Some(e) = Store::open(&shard.join("gradebook.sqlite"))?.meta("environment")? {
+            environments.insert(e);
+        }
+    }
+    let environment = (!environments.is_empty()).then(|| environments.into_iter().collect::<Vec<_>>().join("; "));
+    if let Some(e) = &environment {
+        store.set_meta("environment", e)?;
+    }
     let records = store.records()?;
     store.close()?;
     for stale in ["gradebook.sqlite-wal", "gradebook.sqlite-shm"] {
@@ -307,7 +319,8 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     }
     std::fs::rename(&building, &target).map_err(|e| GradeError::Output { path: target.clone(), message: e.to_string() })?;
     let started = Instant::now();
-    let class = export::Class::new(key, records, &export::overrides_path(out))?;
+    let mut class = export::Class::new(key, records, &export::overrides_path(out))?;
+    class.environment = environment;
     export::write_all(&class, out)?;
     let (errors, flagged) = errors_and_flags(&class.students);
     let handins = class.students.len();

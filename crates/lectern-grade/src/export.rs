@@ -20,6 +20,8 @@ pub struct Class {
     pub students: Vec<Record>,
     /// Overrides that name no hand-in of the class.
     pub unused_overrides: Vec<Override>,
+    /// What ran the code (Python, numpy, BLAS), as the gradebook recorded it.
+    pub environment: Option<String>,
 }
 
 /// Where the instructor keeps overrides: beside the outputs, never written by Lectern.
@@ -67,7 +69,7 @@ impl Class {
                 None => unused.push(o),
             }
         }
-        Ok(Class { key, students, unused_overrides: unused })
+        Ok(Class { key, students, unused_overrides: unused, environment: None })
     }
 
     /// The records that are graded (not error rows).

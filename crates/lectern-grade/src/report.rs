@@ -118,6 +118,9 @@ fn header(h: &mut String, class: &Class, stats: &ClassStats) {
     if !class.key.fingerprint.is_empty() {
         let _ = writeln!(h, "<p class=\"note\">Graded under answer key <code>{}</code>. Error rows are left out of every statistic.</p>", esc(&class.key.fingerprint));
     }
+    if let Some(environment) = &class.environment {
+        let _ = writeln!(h, "<p class=\"note\">Code run with {}.</p>", esc(environment));
+    }
     h.push_str(
         "<nav aria-label=\"Contents\"><ul><li><a href=\"#distribution\">Distribution</a></li><li><a href=\"#items\">Item analysis</a></li><li><a href=\"#details\">Item details</a></li><li><a href=\"#review\">Flagged for review</a></li><li><a href=\"#overrides\">Overrides</a></li><li><a href=\"#errors\">Error rows</a></li><li><a href=\"#notes\">Notes</a></li></ul></nav>\n</header>\n",
     );

@@ -123,7 +123,7 @@ fn rendering_is_deterministic() {
 
 #[test]
 fn an_empty_class_still_renders() {
-    let class = Class { key: class::key(), students: vec![], unused_overrides: vec![] };
+    let class = Class { key: class::key(), students: vec![], unused_overrides: vec![], environment: None };
     let html = render(&class);
     assert!(html.contains("No graded hand-ins."));
     assert!(html.contains("<dt>Students graded</dt><dd>0</dd>"));

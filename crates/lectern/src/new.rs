@@ -11,6 +11,9 @@ use anyhow::{bail, Context, Result};
 /// (path inside the course, contents) of every skeleton file.
 const FILES: &[(&str, &str)] = &[
     ("course.toml", include_str!("../../../templates/new-course/course.toml")),
+    // `lectern lock` needs the package index; a new course starts from the versions
+    // Lectern's own demo course is tested with (`lectern lock` makes it anew).
+    ("requirements.lock", include_str!("../../../templates/new-course/requirements.lock")),
     ("lessons/01-welcome.md", include_str!("../../../templates/new-course/lessons/01-welcome.md")),
     ("lessons/01-welcome/hello.py", include_str!("../../../templates/new-course/lessons/01-welcome/hello.py")),
     (

@@ -1,0 +1,285 @@
+//! Right on every machine and for every user: Lectern as an ordinary user (not root), on
+//! a cold cache, several processes at once, an environment maker killed mid-way, no
+//! access to the package index, and no sandbox at all.
+//!
+//! As root (CI), the "ordinary user" is uid 65534 through `setpriv`, with its own home
+//! and cache, Debian's `python3` and copies of the binary and the course in a
+//! world-readable temporary folder (the checkout may sit under a private home). Run by an
+//! ordinary user, these tests are that user.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{root, tempdir, transcript};
+
+const USER: u32 = 65534;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2)).map(|u| u == "0"))
+        .unwrap_or(false)
+}
+
+/// A world-readable copy of the binary and of `courses`, owned by the ordinary user, with
+/// a home and an empty cache of its own.
+struct Ordinary {
+    dir: PathBuf,
+}
+
+impl Ordinary {
+    fn new(name: &str) -> Ordinary {
+        let dir = tempdir(&format!("user-{name}"));
+        copy_tree(&root().join("courses/ai012"), &dir.join("ai012"));
+        copy_tree(&root().join("tests/fixtures/runner"), &dir.join("runner"));
+        copy_tree(&root().join("tests/fixtures/site/elements"), &dir.join("elements"));
+        std::fs::copy(assert_cmd::cargo::cargo_bin("lectern"), dir.join("lectern")).expect("binary");
+        for sub in ["home", "cache", "tmp"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("folder");
+        }
+        if is_root() {
+            chown_tree(&dir);
+        }
+        Ordinary { dir }
+    }
+
+    /// `lectern ARGS` as the ordinary user, in its folder.
+    fn lectern(&self, args: &[&str]) -> Output {
+        let bin = self.dir.join("lectern");
+        let mut command = if is_root() {
+            let mut c = Command::new("/usr/bin/setpriv");
+            c.args([format!("--reuid={USER}"), format!("--regid={USER}"), "--clear-groups".into(), "--".into()]).arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", self.dir.join("home"))
+            .env("TMPDIR", self.dir.join("tmp"))
+            .env("LECTERN_CACHE_DIR", self.dir.join("cache"))
+            .env("LECTERN_INSTALLER", "pip")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("lectern runs")
+    }
+}
+
+impl Drop for Ordinary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let target = to.join(entry.path().strip_prefix(from).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn chown_tree(dir: &Path) {
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        std::os::unix::fs::lchown(entry.path(), Some(USER), Some(USER)).expect("chown");
+    }
+    // The temporary folder above it must be passable.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(output)))
+}
+
+#[test]
+fn an_ordinary_user_passes_every_ai012_solution_and_builds_with_captured_output() {
+    let user = Ordinary::new("solutions");
+    for exercise in ["attention", "causal-attention", "cross-attention", "kv-cache", "kv-cache-memory", "mlm-masking"] {
+        let solution = format!("ai012/exercises/{exercise}/solution.py");
+        let output = user.lectern(&["test", "ai012", exercise, &solution, "--json"]);
+        assert_eq!(output.status.code(), Some(0), "{exercise}: {}", transcript(&output));
+        let json = json(&output);
+        assert_eq!(json["score"], json["max_score"], "{exercise}");
+        assert_eq!(json["sandboxed"], true, "{exercise}: {json:#}");
+        assert!(json["environment"]["numpy"].is_string(), "{exercise}: {json:#}");
+    }
+    let output = user.lectern(&["build", "elements", "--out", "site"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let page = std::fs::read_to_string(user.dir.join("site/01-everything.html")).expect("page");
+    assert!(page.contains("$ python show.py\nhi\n"), "the page holds no output of show.py: {}", transcript(&output));
+    // Scratch folders go with their runs.
+    let left: Vec<_> = std::fs::read_dir(user.dir.join("tmp")).expect("tmp").flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+#[test]
+fn the_sandbox_holds_its_limits_for_an_ordinary_user() {
+    let user = Ordinary::new("limits");
+    for (file, verdict, seconds, says) in [
+        ("fork_bomb.py", "timeout", "2", ""),
+        ("memory_hog.py", "memory-limit", "30", ""),
+        ("network.py", "exception", "3", "Network is unreachable"),
+        ("reads_solution.py", "exception", "3", "'/etc/passwd', \"[Errno 2]"),
+        ("daemon.py", "exception", "3", ""),
+    ] {
+        let path = format!("runner/hostile/{file}");
+        let output = user.lectern(&["test", "runner/course", "attention", &path, "--json", "--time-limit", seconds]);
+        let json = json(&output);
+        assert_eq!(output.status.code(), Some(1), "{file}: {json:#}");
+        assert_eq!(json["tests"][0]["verdict"]["verdict"], verdict, "{file}: {json:#}");
+        assert!(json["tests"][0]["output"].as_str().unwrap_or("").contains(says), "{file}: {json:#}");
+    }
+}
+
+#[test]
+fn four_builds_at_once_on_a_cold_cache_all_capture_the_real_output() {
+    let dir = tempdir("builds-at-once");
+    let cache = dir.join("cache");
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            Command::new(assert_cmd::cargo::cargo_bin("lectern"))
+                .args(["build", "tests/fixtures/site/elements", "--out"])
+                .arg(dir.join(format!("site-{i}")))
+                .current_dir(root())
+                .env("LECTERN_CACHE_DIR", &cache)
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("lectern starts")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output().expect("lectern ends");
+        assert_eq!(output.status.code(), Some(0), "build {i}: {}", transcript(&output));
+        let page = std::fs::read_to_string(dir.join(format!("site-{i}/01-everything.html"))).expect("page");
+        assert!(page.contains("$ python show.py\nhi\n"), "build {i} captured something else: {}", transcript(&output));
+    }
+    // One environment, nothing half-made left.
+    let names: Vec<String> = std::fs::read_dir(&cache).expect("cache").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.iter().filter(|n| n.starts_with("venv-") && !n.ends_with(".lock")).count(), 1, "{names:?}");
+    assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts `lectern test` of the attention solution on `cache`, in a process group of its own.
+fn start_test(cache: &Path, extra_env: &[(&str, &str)]) -> std::process::Child {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("lectern"));
+    c.args(["test", "courses/ai012", "attention", "courses/ai012/exercises/attention/solution.py"])
+        .current_dir(root())
+        .env("LECTERN_CACHE_DIR", cache)
+        .env("LECTERN_INSTALLER", "pip")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    c.spawn().expect("lectern starts")
+}
+
+#[test]
+fn an_environment_maker_killed_mid_way_blocks_nobody_and_leaves_nothing_half_made() {
+    let dir = tempdir("killed-maker");
+    let cache = dir.join("cache");
+    let mut first = start_test(&cache, &[]);
+    // Wait until it is building (its folder appears), then kill it and pip with it.
+    let started = Instant::now();
+    let building = || std::fs::read_dir(&cache).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().contains(".tmp-"));
+    while !building() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the environment was never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("/bin/kill").args(["-KILL", "--", &format!("-{}", first.id())]).status();
+    let _ = first.wait();
+    // The next one takes the lock at once and makes the environment anew.
+    let started = Instant::now();
+    let output = start_test(&cache, &[]).wait_with_output().expect("lectern ends");
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("waiting for another lectern"), "{}", transcript(&output));
+    assert!(started.elapsed() < Duration::from_secs(300));
+    let names: Vec<String> = std::fs::read_dir(&cache).expect("cache").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_the_package_index_grading_stops_and_caches_nothing() {
+    let dir = tempdir("no-index");
+    let cache = dir.join("cache");
+    let class = dir.join("class/ada");
+    std::fs::create_dir_all(&class).expect("class");
+    std::fs::copy(root().join("courses/ai012/exercises/attention/solution.py"), class.join("attention.py")).expect("hand-in");
+    // Nothing listens on port 9: pip fails at once, as without a network.
+    let offline = [("PIP_INDEX_URL", "http://127.0.0.1:9/simple"), ("PIP_RETRIES", "0"), ("PIP_TIMEOUT", "2"), ("LECTERN_INSTALLER", "pip")];
+    for attempt in 0..2 {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("lectern"));
+        c.args(["grade", "courses/ai012"]).arg(dir.join("class")).arg("--out").arg(dir.join("out")).current_dir(root());
+        c.env("LECTERN_CACHE_DIR", &cache).env("NO_COLOR", "1").env("PIP_NO_CACHE_DIR", "1");
+        for (k, v) in offline {
+            c.env(k, v);
+        }
+        let output = c.output().expect("lectern runs");
+        let text = transcript(&output);
+        assert_eq!(output.status.code(), Some(1), "attempt {attempt}: {text}");
+        assert!(text.contains("grading stopped"), "attempt {attempt}: {text}");
+        let names: Vec<String> = std::fs::read_dir(&cache).into_iter().flatten().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.contains(".tmp-") || (n.starts_with("venv-") && !n.ends_with(".lock"))), "attempt {attempt}: {names:?}");
+        // Nobody was scored: the gradebook holds no hand-in.
+        let db = rusqlite::Connection::open(dir.join("out/gradebook.sqlite")).expect("gradebook");
+        let rows: i64 = db.query_row("SELECT COUNT(*) FROM handins", [], |r| r.get(0)).expect("count");
+        assert_eq!(rows, 0, "attempt {attempt}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_a_sandbox_test_warns_and_runs_while_grade_and_serve_refuse() {
+    let dir = tempdir("no-sandbox");
+    let class = dir.join("class/ada");
+    std::fs::create_dir_all(&class).expect("class");
+    std::fs::copy(root().join("courses/ai012/exercises/attention/solution.py"), class.join("attention.py")).expect("hand-in");
+    let run = |args: &[&str]| {
+        Command::new(assert_cmd::cargo::cargo_bin("lectern"))
+            .args(args)
+            .current_dir(root())
+            .env("LECTERN_BWRAP", "/bin/false")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("lectern runs")
+    };
+    let output = run(&["test", "courses/ai012", "attention", "courses/ai012/exercises/attention/solution.py", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("runs without isolation").count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot make a sandbox"), "{stderr}");
+    assert_eq!(json(&output)["sandboxed"], false);
+
+    let (class_dir, out) = (dir.join("class"), dir.join("out"));
+    let (class_dir, out) = (class_dir.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let output = run(&["grade", "courses/ai012", class_dir, "--out", out]);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--no-sandbox"), "{}", transcript(&output));
+    let output = run(&["serve", "courses/ai012", "--port", "0"]);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--no-sandbox"), "{}", transcript(&output));
+
+    let output = run(&["grade", "courses/ai012", class_dir, "--out", out, "--no-sandbox"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let _ = std::fs::remove_dir_all(&dir);
+}
