@@ -57,11 +57,14 @@ impl CodeRunner for SandboxRunner {
     }
 
     fn fingerprint(&self) -> String {
-        match self.secret {
+        let cases = match self.secret {
             // The secret itself never lands in the gradebook, only a digest of it.
             Some(s) => format!("secret-{:016x}", lectern_lesson::stable_hash([b"lectern-secret".as_slice(), &s.to_le_bytes()])),
             None => "public".to_owned(),
-        }
+        };
+        // What the environment is made from: a new lock regrades the code.
+        let made_from = self.config.lock.clone().unwrap_or_else(|| self.config.requirements.join("\n"));
+        format!("{cases}:env-{:016x}", lectern_lesson::stable_hash([made_from.as_bytes()]))
     }
 
     fn environment(&self) -> Option<String> {

@@ -63,6 +63,10 @@ pub enum RunnerError {
     Python { message: String },
     /// The scratch folder of a run could not be prepared or read.
     Scratch { message: String },
+    /// The sandbox did not start the program (twice): Bubblewrap or the interpreter
+    /// failed before any of the program's code ran. `exit` is how the run ended, `stderr`
+    /// what it printed.
+    NotStarted { exit: String, stderr: String },
 }
 
 impl RunnerError {
@@ -103,6 +107,7 @@ impl fmt::Display for RunnerError {
             RunnerError::Spawn { what, message } => write!(f, "could not start {what}: {message}"),
             RunnerError::Python { message } => write!(f, "the Python environment: {message}"),
             RunnerError::Scratch { message } => write!(f, "the run's scratch folder: {message}"),
+            RunnerError::NotStarted { exit, stderr } => write!(f, "the sandbox did not start the program ({exit}): {}", stderr.trim()),
             RunnerError::UnknownDevice { given } => {
                 write!(
                     f,

@@ -370,7 +370,18 @@ fn run_in_sandbox(
     let case_json = serde_json::json!({ "entry": exercise.entry, "function": exercise.function, "calls": described });
     std::fs::write(dir.join("case.json"), case_json.to_string()).map_err(|e| scratch(dir, &e))?;
 
-    let run = sandbox.run_python(dir, &["lectern_shim.py"])?;
+    // A run that never started (Bubblewrap out of namespaces or processes for a moment)
+    // is tried once more; if it still does not start, that is the grader's problem and
+    // never the student's verdict.
+    let mut run = sandbox.run_python(dir, &["lectern_shim.py"])?;
+    if !run.started {
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+        let _ = std::fs::remove_file(dir.join("status.json"));
+        run = sandbox.run_python(dir, &["lectern_shim.py"])?;
+    }
+    if !run.started {
+        return Err(RunnerError::NotStarted { exit: format!("{:?}", run.exit), stderr: run.stderr.chars().take(2000).collect() });
+    }
     let printed = format!("{}{}", run.stdout, run.stderr);
     let outcome = match failure(dir, &run, sandbox.limits.cpu_seconds) {
         Some(verdict) => Err(verdict),

@@ -96,13 +96,24 @@ pub fn provision(runner: &RunnerConfig, cache: &Path, progress: &mut dyn FnMut(&
         Some(lock) => (lectern_lesson::model::LOCK_FILE, lock.clone()),
         None => ("[runner] requirements", runner.requirements.join("\n")),
     };
-    let key = lectern_lesson::stable_hash([made_from.as_bytes(), spec.as_bytes(), base.as_os_str().as_encoded_bytes(), installer.name().as_bytes()]);
+    // Hosts sharing a cache may differ in CPU architecture and system: part of the key.
+    let platform = format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS);
+    let key = lectern_lesson::stable_hash([
+        made_from.as_bytes(),
+        spec.as_bytes(),
+        base.as_os_str().as_encoded_bytes(),
+        installer.name().as_bytes(),
+        platform.as_bytes(),
+    ]);
     let name = format!("venv-{key:016x}");
     let venv = cache.join(&name);
     if !venv.join(READY).is_file() {
         std::fs::create_dir_all(cache).map_err(|e| io(cache, &e))?;
         let lock_path = cache.join(format!("{name}.lock"));
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io(&lock_path, &e))?;
+        // flock needs no write access: a lock file another user made opens read-only.
+        let lock = std::fs::File::open(&lock_path)
+            .or_else(|_| std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path))
+            .map_err(|e| io(&lock_path, &e))?;
         if lock.try_lock().is_err() {
             progress("waiting for another lectern that is making the Python environment");
             lock.lock().map_err(|e| io(&lock_path, &e))?;
@@ -117,7 +128,9 @@ pub fn provision(runner: &RunnerConfig, cache: &Path, progress: &mut dyn FnMut(&
         drop(lock);
     }
     let info: EnvInfo = std::fs::read(venv.join(READY)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    describe(&venv, info)
+    describe(&venv, info).map_err(|e| RunnerError::Python {
+        message: format!("{e}; the cached environment is broken (was its interpreter removed?): delete {} to make it again", venv.display()),
+    })
 }
 
 /// The marker that says an environment is complete; it holds its [`EnvInfo`] as made.
@@ -254,14 +267,31 @@ fn make_venv(plan: &Plan<'_>, cache: &Path, name: &str, venv: &Path, progress: &
     let mut marker = tempfile::NamedTempFile::new_in(dir).map_err(|e| io(dir, &e))?;
     marker.write_all(&serde_json::to_vec(&env.info).unwrap_or_default()).map_err(|e| io(dir, &e))?;
     marker.persist(dir.join(READY)).map_err(|e| io(dir, &e.error))?;
-    // An earlier folder under this name can only be a half-made one (no marker, or the
-    // check above would have found it ready): replaced.
-    let _ = std::fs::remove_dir_all(venv);
+    // Temporary folders and files are private; the environment is read by the sandbox's
+    // user (uid 65534 as root) and by everyone sharing the cache.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| io(dir, &e))?;
+        std::fs::set_permissions(dir.join(READY), std::fs::Permissions::from_mode(0o644)).map_err(|e| io(dir, &e))?;
+    }
     let kept = tmp.keep();
-    std::fs::rename(&kept, venv).map_err(|e| {
+    if std::fs::rename(&kept, venv).is_err() {
+        // Something is there already. A ready environment (another host made it while a
+        // file system whose locks do not reach across hosts let us both in) stays, in use
+        // as it may be, and ours goes; a folder without the marker is half-made and is
+        // replaced.
+        if !venv.join(READY).is_file() {
+            let _ = std::fs::remove_dir_all(venv);
+            if std::fs::rename(&kept, venv).is_ok() {
+                progress(&format!("the Python environment is ready ({}; {:.1} s)", env.info, started.elapsed().as_secs_f64()));
+                return Ok(());
+            }
+        }
         let _ = std::fs::remove_dir_all(&kept);
-        io(venv, &e)
-    })?;
+        if !venv.join(READY).is_file() {
+            return Err(RunnerError::Python { message: format!("{} could not be put in place", venv.display()) });
+        }
+    }
     progress(&format!("the Python environment is ready ({}; {:.1} s)", env.info, started.elapsed().as_secs_f64()));
     Ok(())
 }

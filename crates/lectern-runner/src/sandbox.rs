@@ -139,12 +139,48 @@ pub enum Exit {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub exit: Exit,
+    /// Whether the program itself started: the sandbox and the interpreter came up and
+    /// Lectern's wrapper ran before any of the program's code (see [`STARTED`]). A run
+    /// that did not start failed for a reason that is never the program's — Bubblewrap
+    /// could not set up (out of namespaces or processes for a moment), the interpreter
+    /// could not load — and its outcome must not be scored or cached.
+    pub started: bool,
+    /// What the program printed (without [`STARTED`]).
     pub stdout: String,
     pub stderr: String,
     /// Output beyond [`Limits::output_bytes`] was thrown away.
     pub truncated: bool,
     pub wall: Duration,
 }
+
+/// What the wrapper prints first, before any of the program's code can run: the program
+/// cannot take it back, and a failure before it cannot print it.
+pub const STARTED: &str = "lectern: the sandbox started\n";
+
+/// The wrapper every run goes through: `python -I -B -c WRAPPER SCRIPT ARGS…` prints
+/// [`STARTED`], then runs SCRIPT as `__main__` with `sys.argv = [SCRIPT, ARGS…]`; an
+/// uncaught exception prints its traceback without the wrapper's frame and exits 1, as
+/// Python itself does.
+const WRAPPER: &str = r#"import sys
+sys.stdout.write("lectern: the sandbox started\n")
+sys.stdout.flush()
+sys.argv = sys.argv[1:]
+def _lectern_run():
+    path = sys.argv[0]
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec")
+    scope = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+    try:
+        exec(code, scope)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        import traceback
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+        sys.stderr.flush()
+        raise SystemExit(1)
+_lectern_run()
+"#;
 
 #[derive(Debug, Clone)]
 pub struct Sandbox {
@@ -159,11 +195,6 @@ pub struct Sandbox {
 pub fn probe() -> Result<(), RunnerError> {
     static PROBED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     PROBED.get_or_init(try_sandbox).clone().map_err(|reason| RunnerError::NoSandbox { reason })
-}
-
-/// The old name of [`probe`].
-pub fn bubblewrap_available() -> Result<(), RunnerError> {
-    probe()
 }
 
 fn try_sandbox() -> Result<(), String> {
@@ -213,10 +244,27 @@ fn bwrap() -> PathBuf {
 fn namespace_args(mode: Mode) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"].map(OsString::from).into();
     if mode == Mode::UserNamespace {
-        args.extend(["--unshare-user", "--disable-userns"].map(OsString::from));
+        args.push("--unshare-user".into());
+        // So that the code cannot make a user namespace of its own inside (bwrap ≥ 0.8;
+        // older ones, as in Ubuntu 22.04 and RHEL 9, lack it and run without).
+        if disable_userns_supported() {
+            args.push("--disable-userns".into());
+        }
     }
     args.extend(["--die-with-parent", "--new-session", "--clearenv"].map(OsString::from));
     args
+}
+
+/// Whether this `bwrap` knows `--disable-userns` (0.8.0 and later), asked once.
+fn disable_userns_supported() -> bool {
+    static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KNOWN.get_or_init(|| {
+        let out = Command::new(bwrap()).arg("--version").stdin(Stdio::null()).output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        // "bubblewrap 0.8.0"
+        let version: Vec<u32> = text.split_whitespace().nth(1).unwrap_or("").split('.').map(|p| p.parse().unwrap_or(0)).collect();
+        version.as_slice() >= [0, 8].as_slice()
+    })
 }
 
 /// Read-only binds of the system folders that exist.
@@ -249,8 +297,10 @@ impl Sandbox {
         }
         let sandbox = Sandbox { python, limits, isolation };
         let scratch = sandbox.scratch(&std::env::temp_dir())?;
-        let run = sandbox.run_python(scratch.path(), &["-c", "import sys; sys.stdout.write('lectern-ready')"])?;
-        if run.exit != Exit::Code(0) || run.stdout != "lectern-ready" {
+        let probe = scratch.path().join("lectern_probe.py");
+        std::fs::write(&probe, "import sys\nsys.stdout.write('lectern-ready')\n").map_err(|e| RunnerError::Scratch { message: format!("{}: {e}", probe.display()) })?;
+        let run = sandbox.run_python(scratch.path(), &["lectern_probe.py"])?;
+        if !run.started || run.exit != Exit::Code(0) || run.stdout != "lectern-ready" {
             return Err(RunnerError::Python {
                 message: format!(
                     "{} does not start in the sandbox ({:?}): {}",
@@ -277,10 +327,16 @@ impl Sandbox {
         Ok(dir)
     }
 
-    /// Runs `python -I -B ARGS…` in `scratch` (which becomes `/work`, the only writable
-    /// place).
+    /// Runs the Python script `args[0]` (a file in `scratch`) with the arguments after it,
+    /// in `scratch` (which becomes `/work`, the only writable place), through the wrapper
+    /// that tells whether it started ([`Run::started`]).
     pub fn run_python(&self, scratch: &Path, args: &[&str]) -> Result<Run, RunnerError> {
         let l = &self.limits;
+        if self.isolation == Isolation::Bubblewrap && Mode::current() == Mode::Root {
+            readable_by_all(scratch);
+        }
+        let args: Vec<&str> = ["-c", WRAPPER].into_iter().chain(args.iter().copied()).collect();
+        let args = args.as_slice();
         let gpu = if l.gpu && self.isolation == Isolation::Bubblewrap { GpuPaths::discover(Path::new("/")) } else { GpuPaths::default() };
         let mut command = match self.isolation {
             Isolation::Bubblewrap => {
@@ -348,7 +404,11 @@ impl Sandbox {
         };
         let (stdout, t1) = out.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
         let (stderr, t2) = err.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
-        Ok(Run { exit, stdout, stderr, truncated: t1 || t2, wall: started.elapsed() })
+        let (began, stdout) = match stdout.strip_prefix(STARTED) {
+            Some(rest) => (true, rest.to_owned()),
+            None => (false, stdout),
+        };
+        Ok(Run { exit, started: began, stdout, stderr, truncated: t1 || t2, wall: started.elapsed() })
     }
 }
 
@@ -496,6 +556,23 @@ fn libcuda_folder() -> Option<PathBuf> {
         })
         .collect();
     found.iter().find(|(wide, _)| *wide).or(found.first()).map(|(_, folder)| folder.clone())
+}
+
+/// As root, files Lectern writes into a scratch folder follow its umask (077 on some
+/// servers), and uid 65534 must read them: folders 0755 and files 0644 below the folder
+/// (itself handed to 65534 by [`Sandbox::scratch`]). Links are not followed.
+fn readable_by_all(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o755));
+            readable_by_all(&entry.path());
+        } else if kind.is_file() {
+            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644));
+        }
+    }
 }
 
 /// Every ancestor of `dir` below `/`, outermost first (for `--dir` with open permissions).

@@ -160,15 +160,47 @@ fn perturbed(inputs: &BTreeMap<String, Tensor>, seed: u64) -> candle_core::Resul
 }
 
 /// Whether `got` is within `allowed` of `exact`, and the worst element: `(index, |Δ|)`,
-/// the first failing one if any fails (then `true` in the third place).
+/// the first failing one if any fails (then `true` in the third place). Where the exact
+/// value is not finite (NaN, ±∞) only the same value passes.
 pub(crate) fn worst(got: &[f64], exact: &[f64], allowed: impl Fn(f64) -> f64) -> (usize, f64, bool) {
     let mut worst = (0usize, 0.0f64, false);
     for (k, (g, e)) in got.iter().zip(exact).enumerate() {
-        let abs = (g - e).abs();
-        let fails = abs > allowed(*e);
+        let (abs, fails) = if e.is_finite() {
+            let abs = (g - e).abs();
+            (abs, !(abs <= allowed(*e)))
+        } else {
+            (0.0, !(g == e || (g.is_nan() && e.is_nan())))
+        };
         if (fails && !worst.2) || (fails == worst.2 && abs > worst.1) {
             worst = (k, abs, fails);
         }
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worst;
+
+    #[test]
+    fn only_the_same_value_passes_where_the_exact_one_is_not_finite() {
+        let wide = |_: f64| f64::INFINITY;
+        // (got, exact, fails)
+        for (got, exact, fails) in [
+            (0.0, f64::NAN, true),
+            (f64::NAN, f64::NAN, false),
+            (1.0, f64::INFINITY, true),
+            (f64::NEG_INFINITY, f64::INFINITY, true),
+            (f64::INFINITY, f64::INFINITY, false),
+            (f64::NAN, 1.0, true),
+        ] {
+            assert_eq!(worst(&[got], &[exact], wide).2, fails, "{got} against {exact}");
+        }
+    }
+
+    #[test]
+    fn the_worst_element_is_the_first_failing_one_or_the_largest_error() {
+        assert_eq!(worst(&[1.0, 3.5, 2.0], &[1.0, 1.0, 1.0], |_| 2.0), (1, 2.5, true));
+        assert_eq!(worst(&[1.0, 1.5, 2.0], &[1.0, 1.0, 1.0], |_| 2.0), (2, 1.0, false));
+    }
 }

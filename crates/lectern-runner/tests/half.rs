@@ -126,7 +126,7 @@ struct Env {
 }
 
 fn sandbox() -> Option<Env> {
-    if lectern_runner::sandbox::bubblewrap_available().is_err() {
+    if lectern_runner::sandbox::probe().is_err() {
         eprintln!("skipped: no bubblewrap");
         return None;
     }

@@ -102,7 +102,7 @@ fn a_gpu_run_binds_the_nodes_and_limits_data_instead_of_address_space() {
 
 #[test]
 fn a_memory_hog_is_still_stopped_under_the_gpu_limits() {
-    if lectern_runner::sandbox::bubblewrap_available().is_err() {
+    if lectern_runner::sandbox::probe().is_err() {
         eprintln!("skipped: no bubblewrap");
         return;
     }

@@ -54,7 +54,7 @@ fn a_secret_changes_hidden_inputs_and_never_visible_ones() {
 /// a digest of what it received shows the inputs the harness says it drew.
 #[test]
 fn with_a_secret_the_reference_and_the_student_see_the_same_inputs() {
-    if lectern_runner::sandbox::bubblewrap_available().is_err() {
+    if lectern_runner::sandbox::probe().is_err() {
         eprintln!("skipped: no bubblewrap");
         return;
     }

@@ -45,7 +45,10 @@ fn every_correct_style_passes_every_case_and_check_under_twenty_secrets() {
     std::thread::scope(|scope| {
         for _ in 0..std::thread::available_parallelism().map_or(2, usize::from).min(4) {
             scope.spawn(|| {
-                while let Some((name, file)) = queue.lock().expect("queue").next() {
+                loop {
+                    // The guard goes at the end of this statement, not of the loop body.
+                    let next = queue.lock().expect("queue").next();
+                    let Some((name, file)) = next else { break };
                     let exercise = &loaded.course.exercises[name];
                     let reference = lectern_runner::reference::by_name(&exercise.reference).expect("reference");
                     let source = std::fs::read(&file).expect("fixture");
@@ -86,4 +89,29 @@ fn every_correct_style_passes_every_case_and_check_under_twenty_secrets() {
     }
     let failures = failures.into_inner().expect("failures");
     assert!(failures.is_empty(), "correct solutions failed:\n{}", failures.join("\n"));
+}
+
+/// The other side of the rule: an answer of zeros (right shape and dtype; for the KV
+/// cache, right caches and a zero output) fails every value case, hidden and
+/// half-precision ones included, under several secrets; so the error bound never grows
+/// to the size of the outputs.
+#[test]
+fn zeros_fail_every_value_case_in_every_dtype() {
+    let loaded = lectern_lesson::load_course(&root().join("courses/ai012"));
+    let cache = lectern_runner::python::cache_dir();
+    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| eprintln!("{m}")).expect("python");
+    let sandbox = Sandbox::new(python, Limits::default(), Isolation::None).expect("python starts");
+    let mut passed = Vec::new();
+    for name in EXERCISES {
+        let mut exercise = loaded.course.exercises[name].clone();
+        exercise.checks.clear();
+        let source = std::fs::read(root().join("tests/fixtures/runner/zeros").join(format!("{name}.py"))).expect("fixture");
+        for secret in [None, Some(1), Some(2), Some(3)] {
+            let options = RunOptions { cases: Cases::All, secret };
+            let results = harness::test_source_with(&exercise, &source, &sandbox, &Device::Cpu, &options, &std::env::temp_dir()).expect("runs");
+            assert_eq!(results.len(), exercise.cases.len());
+            passed.extend(results.iter().filter(|r| !matches!(r.verdict, Verdict::WrongValues { .. })).map(|r| format!("{name} {secret:?}: {}: {}", r.name, r.describe())));
+        }
+    }
+    assert!(passed.is_empty(), "zeros were not judged wrong values:\n{}", passed.join("\n"));
 }

@@ -26,9 +26,10 @@ pub fn write_site(site: &Site, out: &Path) -> Result<(), SiteError> {
     };
     fs::create_dir_all(&parent).map_err(io(&parent))?;
     let name = out.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.lectern-tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.lectern-old-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
+    // Random names made with O_EXCL-style creation: builds side by side, on one host or
+    // on several sharing the folder, never write into each other's.
+    let staging = tempfile::Builder::new().prefix(&format!(".{name}.lectern-tmp-")).tempdir_in(&parent).map_err(io(&parent))?;
+    let tmp = staging.path().to_path_buf();
     let result = (|| {
         for (path, bytes) in &site.files {
             let target = tmp.join(path);
@@ -47,7 +48,8 @@ pub fn write_site(site: &Site, out: &Path) -> Result<(), SiteError> {
         fs::write(tmp.join(MARKER), "a site built by lectern; `lectern build` may replace this folder\n")
             .map_err(io(&tmp))?;
         if out.exists() {
-            let _ = fs::remove_dir_all(&old);
+            // An empty folder of a name nobody else has; the old site is renamed onto it.
+            let old = tempfile::Builder::new().prefix(&format!(".{name}.lectern-old-")).tempdir_in(&parent).map_err(io(&parent))?.keep();
             fs::rename(out, &old).map_err(io(out))?;
             if let Err(e) = fs::rename(&tmp, out) {
                 // Put the previous site back before reporting.
@@ -60,8 +62,9 @@ pub fn write_site(site: &Site, out: &Path) -> Result<(), SiteError> {
         }
         Ok(())
     })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+    if result.is_ok() {
+        // Renamed into place: nothing left to remove.
+        let _ = staging.keep();
     }
     result
 }

@@ -122,6 +122,11 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
             }
         };
         let text = match sandbox.run_python(scratch.path(), &[&name]) {
+            Ok(run) if !run.started => {
+                // The sandbox failed, not the program: nothing is cached.
+                warn(&format!("the sandbox did not start it: {}", run.stderr.trim()));
+                break;
+            }
             Ok(run) => {
                 let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
                 match run.exit {

@@ -44,6 +44,19 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
     let choice = lectern_runner::device::DeviceChoice::parse(args.device)?;
     let (device, used) = lectern_runner::device::select(choice)?;
     let needs_code = !course.exercises.is_empty();
+    // A lock made from other requirements would grade with packages the course no
+    // longer asks for (or without ones it does): refused, where `check` only warns.
+    let runner_config = &course.config.runner;
+    if needs_code
+        && let Some(lock) = &runner_config.lock
+        && lectern_lesson::model::locked_requirements(lock).as_deref() != Some(runner_config.requirements.as_slice())
+    {
+        bail!(
+            "{} does not match `[runner] requirements` in course.toml: run `lectern lock {}` first",
+            lectern_lesson::model::LOCK_FILE,
+            args.course.display()
+        );
+    }
     if needs_code && !args.no_sandbox {
         lectern_runner::sandbox::probe().context("grading never runs student code without a sandbox unless given --no-sandbox")?;
     }

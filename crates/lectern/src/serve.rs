@@ -341,6 +341,7 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
     let result = sandbox.run_python(scratch.path(), &[&name]);
     drop(scratch);
     match result {
+        Ok(run) if !run.started => ("500 Internal Server Error", format!("[the sandbox did not start the program: {}]\n", run.stderr.trim())),
         Ok(run) => {
             let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
             match run.exit {

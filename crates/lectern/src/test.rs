@@ -39,6 +39,11 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
         eprintln!("{}: --no-sandbox: the code runs without isolation", report::paint("warning", report::Style::Warning));
         Isolation::None
     } else if let Err(e) = lectern_runner::sandbox::probe() {
+        // As root (a container, an autograder image) code without a sandbox would run as
+        // root: never without being told to.
+        if lectern_runner::sandbox::Mode::current() == lectern_runner::sandbox::Mode::Root {
+            bail!("{e}\n  As root, code never runs without a sandbox unless given --no-sandbox.");
+        }
         eprintln!("{}: {e}\n  Your code runs without isolation, as you (pass --no-sandbox to skip this check).", report::paint("warning", report::Style::Warning));
         Isolation::None
     } else {
