@@ -66,3 +66,31 @@ fn usage_errors_exit_2_and_help_helps() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("every") && help.contains("--deny-warnings"), "{help}");
 }
+
+#[test]
+fn a_missing_or_stale_lock_is_a_warning_and_grading_refuses_a_stale_one() {
+    let tmp = crate::tempdir("lock");
+    let course = tmp.join("course");
+    crate::machines::copy_tree(&root().join("courses/ai012"), &course);
+    let lock = course.join("requirements.lock");
+
+    fs::remove_file(&lock).expect("lock");
+    let output = lectern(&tmp, &["check", "course"]);
+    let text = transcript(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("warning: the course has no requirements.lock") && text.contains("run `lectern lock course`"), "{text}");
+    assert_eq!(lectern(&tmp, &["check", "-D", "course"]).status.code(), Some(1));
+
+    fs::write(&lock, "# requirements = [\"numpy>=1.20\"]\nnumpy==1.26.4\n").expect("stale lock");
+    let output = lectern(&tmp, &["check", "course"]);
+    let text = transcript(&output);
+    assert!(text.contains("requirements.lock was made from other requirements ([\"numpy>=1.20\"])"), "{text}");
+    let class = tmp.join("class/ada");
+    fs::create_dir_all(&class).expect("class");
+    fs::copy(root().join("courses/ai012/exercises/attention/solution.py"), class.join("attention.py")).expect("hand-in");
+    let output = lectern(&tmp, &["grade", "course", "class", "--out", "out"]);
+    let text = transcript(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("requirements.lock does not match `[runner] requirements`"), "{text}");
+    let _ = fs::remove_dir_all(&tmp);
+}

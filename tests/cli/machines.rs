@@ -85,7 +85,7 @@ impl Drop for Ordinary {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("walk");
         let target = to.join(entry.path().strip_prefix(from).expect("inside"));

@@ -37,6 +37,10 @@ fn every_ai012_solution_passes_its_visible_cases() {
         assert!(verdicts(&json).iter().all(|v| v == "pass"), "{exercise}: {json:#}");
         assert_eq!(json["score"], json["max_score"], "{exercise}");
     }
+    // A right answer returned as a transposed (Fortran-ordered) view is still a right answer.
+    let transposed = root().join("tests/fixtures/runner/correct/causal-attention/transposed.py");
+    let (code, json) = test("courses/ai012", "causal-attention", &transposed, &[]);
+    assert_eq!(code, 0, "{json:#}");
 }
 
 #[test]

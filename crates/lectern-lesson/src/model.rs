@@ -500,3 +500,18 @@ impl Property {
         Property::ALL.into_iter().find(|p| p.name() == s)
     }
 }
+
+#[cfg(test)]
+mod lock_tests {
+    use super::{lock_header, locked_requirements};
+
+    #[test]
+    fn a_lock_header_reads_back_as_the_requirements_it_was_made_from() {
+        for requirements in [vec![], vec!["numpy>=1.26".to_owned()], vec!["numpy>=1.26,<3".to_owned(), "torch[cpu]==2.5; python_version >= \"3.10\"".to_owned()]] {
+            let lock = format!("# made by hand\n{}\nnumpy==2.4.6\n", lock_header(&requirements));
+            assert_eq!(locked_requirements(&lock), Some(requirements));
+        }
+        assert_eq!(locked_requirements("numpy==2.4.6\n"), None);
+        assert_eq!(locked_requirements("# requirements = [unquoted]\n"), None);
+    }
+}

@@ -94,6 +94,10 @@ def main():
                 array = _to_numpy(value, np)
                 if array.dtype == object:
                     raise TypeError("returned %s, not an array of numbers" % type(value).__name__)
+                # A transposed view is a right answer too: saved in C order, since the
+                # grader reads no Fortran-ordered files.
+                if not array.flags.c_contiguous:
+                    array = array.copy(order="C")
                 np.save(os.path.join(out, "%d.npy" % i), array, allow_pickle=False)
                 arrays.append(array)
             except BaseException as e:
