@@ -210,7 +210,7 @@ fn every_bad_hand_in_gets_its_own_message_and_harms_nobody() {
         ("twin", "folder `twin-a` claims student `twin`, as does `twin-b`"),
         ("caf\\xE9", "the folder's name is not valid UTF-8"),
         ("huge", "nothing to grade"),
-        ("formula", "\"@SUM(1+1)\" cannot be a student ID"),
+        ("formula", "`@SUM(1+1)` cannot be a student ID"),
         ("impostor", "folder `impostor` claims student `s001`, whose own folder is graded; this one is not"),
     ];
     for (student, message) in expectations {
@@ -331,5 +331,34 @@ fn the_sample_class_grades_as_its_readme_says() {
     assert!(results(&out, "s09").contains("syntax error at line"), "{}", results(&out, "s09"));
     let report = std::fs::read_to_string(out.join("report.html")).expect("report");
     assert!(report.contains("students/s04/results.json") && report.contains("near-copy of the published solution"), "the report lists flagged answers");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn names_are_compared_in_nfc_and_shown_as_text() {
+    let tmp = tempdir("grade-names");
+    let (subs, out) = (tmp.join("subs"), tmp.join("out"));
+    let quiz = "[lessons.01-quizzes.quiz]\nsingle = \"B\"\n";
+    let put = |dir: &str, student: &str| {
+        std::fs::create_dir_all(subs.join(dir)).expect("mkdir");
+        std::fs::write(subs.join(dir).join("answers.toml"), format!("student = \"{student}\"\n{quiz}")).expect("write");
+    };
+    // macOS names folders in NFD; the page writes `student = ""` when no ID was typed.
+    put("Jose\u{301}", "");
+    // A folder in NFD named after the student, and another folder claiming the same
+    // student in NFC: the first keeps the grade.
+    put("Zoe\u{308}", "");
+    put("zoe-copy", "Zo\u{eb}");
+    put("tab", "a\\tb");
+    let o = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    assert_eq!(csv_error(&out, "Jos\u{e9}"), "");
+    assert!(results(&out, "Jos\u{e9}").contains("\"score\""), "{}", results(&out, "Jos\u{e9}"));
+    assert_eq!(csv_error(&out, "Zo\u{eb}"), "");
+    assert!(csv_error(&out, "zoe-copy").contains("claims student `Zo\u{eb}`, whose own folder is graded"), "{}", csv_error(&out, "zoe-copy"));
+    let tab = csv_error(&out, "tab");
+    assert!(tab.contains("`a\u{fffd}b` cannot be a student ID"), "{tab}");
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    assert!(!csv.contains("\\u{") && !csv.contains("\\t"), "Rust escapes reached the gradebook:\n{csv}");
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -23,7 +23,9 @@ pub fn parse(bytes: &[u8]) -> Result<Answers, String> {
     })?;
     let student = match table.get("student") {
         None => None,
-        Some(toml::Value::String(s)) => Some(s.trim().to_owned()),
+        // The page writes `student = ""` when no ID was typed: the folder's name stands.
+        Some(toml::Value::String(s)) if s.trim().is_empty() => None,
+        Some(toml::Value::String(s)) => Some(student_id(s)),
         Some(other) => return Err(format!("answers.toml: `student` must be a string, found `{}`", crate::quiz::capped(other))),
     };
     Ok(Answers { student, table })
@@ -113,6 +115,23 @@ impl Answers {
 /// Whether `id` can name a student's folder of results and a gradebook row: letters,
 /// digits, `.`, `_`, `-` and `@`, starting with a letter or digit (so never a dot file,
 /// nor a spreadsheet formula such as `-1+2` or `@SUM(…)`), at most 128 bytes.
+/// A student ID as compared and recorded: trimmed and in Unicode NFC, so that `José`
+/// typed on one system and a folder named `José` by macOS (NFD) are the same student.
+pub fn student_id(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim().nfc().collect()
+}
+
+/// A name as a person reads it in a message: as text, control characters shown as `�`,
+/// at most 40 characters.
+pub fn shown(name: &str) -> String {
+    let mut out: String = name.chars().take(40).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+    if name.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
 pub fn valid_student_id(id: &str) -> bool {
     id.len() <= 128
         && id.chars().next().is_some_and(char::is_alphanumeric)

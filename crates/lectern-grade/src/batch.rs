@@ -359,11 +359,13 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
         }
         None => None,
     };
-    let claimed = given.as_ref().and_then(|a| a.student.clone()).unwrap_or_else(|| record.source.clone());
+    let claimed = given.as_ref().and_then(|a| a.student.clone()).unwrap_or_else(|| answers::student_id(&record.source));
     if !answers::valid_student_id(&claimed) {
         // The row keeps the folder's name: the claimed ID is not safe to show as one.
-        let shown: String = claimed.chars().take(40).collect();
-        record.error = Some(format!("{shown:?} cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`, starting with a letter or digit"));
+        record.error = Some(format!(
+            "`{}` cannot be a student ID: use letters, digits, `.`, `_`, `-` or `@`, starting with a letter or digit",
+            answers::shown(&claimed)
+        ));
         return Ok((record, Vec::new()));
     }
     record.student = claimed;

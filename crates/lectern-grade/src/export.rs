@@ -39,13 +39,15 @@ impl Class {
         for r in &students {
             claims.entry(r.student.clone()).or_default().push(r.source.clone());
         }
+        // A folder is named after a student when its name is the ID in NFC.
+        let named_after = |source: &str, student: &str| crate::answers::student_id(source) == student;
         for r in &mut students {
             let sources = &claims[&r.student];
-            if sources.len() < 2 || r.source == r.student {
+            if sources.len() < 2 || named_after(&r.source, &r.student) {
                 continue;
             }
             let others: Vec<String> = sources.iter().filter(|s| **s != r.source).map(|s| format!("`{s}`")).collect();
-            if sources.contains(&r.student) {
+            if sources.iter().any(|s| named_after(s, &r.student)) {
                 r.error = Some(format!("folder `{}` claims student `{}`, whose own folder is graded; this one is not", r.source, r.student));
                 r.student = r.source.clone();
             } else {
