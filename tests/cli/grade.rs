@@ -362,3 +362,48 @@ fn names_are_compared_in_nfc_and_shown_as_text() {
     assert!(!csv.contains("\\u{") && !csv.contains("\\t"), "Rust escapes reached the gradebook:\n{csv}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn a_run_that_finds_fewer_hand_ins_changes_nothing_unless_told_to_prune() {
+    let tmp = tempdir("grade-fewer");
+    let (subs, out) = (tmp.join("subs"), tmp.join("out"));
+    class(&subs, 3);
+    let course = fixture();
+    let course = course.to_str().expect("utf-8");
+    let run = |from: &Path, extra: &[&str]| {
+        let mut args = vec![course, from.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")];
+        args.extend_from_slice(extra);
+        grade(&args)
+    };
+    let o = run(&subs, &[]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    let before = outputs(&out);
+    let database = || std::fs::read(out.join("gradebook.sqlite")).expect("gradebook");
+    let db_before = database();
+
+    // An empty folder, and a flat download of files (no folder per student).
+    let empty = tmp.join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let flat = tmp.join("flat");
+    std::fs::create_dir_all(&flat).expect("mkdir");
+    std::fs::write(flat.join("ada_123_456_answers.toml"), "").expect("write");
+    for (from, says) in [(&empty, "no hand-in folders found in"), (&flat, "1 entries skipped as not folders")] {
+        let o = run(from, &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", transcript(&o));
+        assert_eq!(outputs(&out), before, "the exports changed");
+        assert_eq!(database(), db_before, "the gradebook changed");
+    }
+
+    // One hand-in fewer: refused, then dropped with --prune.
+    std::fs::remove_dir_all(subs.join("s001")).expect("rm");
+    let o = run(&subs, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds 1 hand-in that") && String::from_utf8_lossy(&o.stderr).contains("`s001`"), "{}", transcript(&o));
+    assert_eq!(outputs(&out), before, "the exports changed");
+    let o = run(&subs, &["--prune"]);
+    assert!(o.status.success(), "{}", transcript(&o));
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    assert!(!csv.contains("s001,") && csv.contains("s000,") && csv.contains("s002,"), "{csv}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

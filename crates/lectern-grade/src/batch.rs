@@ -61,11 +61,14 @@ pub struct BatchOptions {
     pub max_file_bytes: u64,
     /// Write only `gradebook.sqlite` (shards: `merge` writes the rest).
     pub database_only: bool,
+    /// Drop from the gradebook the hand-ins that are no longer among the submissions
+    /// (without it such a run changes nothing and fails).
+    pub prune: bool,
 }
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        BatchOptions { jobs: std::thread::available_parallelism().map_or(2, usize::from), shard: None, max_file_bytes: 1 << 20, database_only: false }
+        BatchOptions { jobs: std::thread::available_parallelism().map_or(2, usize::from), shard: None, max_file_bytes: 1 << 20, database_only: false, prune: false }
     }
 }
 
@@ -107,6 +110,17 @@ pub fn grade_batch(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<BatchSummary, GradeError> {
     let key = Key::new(course);
+    // The hand-ins are listed before anything in `out` changes: a run that finds none, or
+    // fewer than the gradebook holds, must not empty the gradebook and its exports.
+    let wanted = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.clone()) } else { None }).collect();
+    let limits = ReadLimits { max_file_bytes: options.max_file_bytes, wanted };
+    let (mut pending, notes) = list_submissions(submissions, &limits)?;
+    if pending.is_empty() {
+        return Err(GradeError::NoHandIns { path: submissions.to_owned(), skipped: notes.len() });
+    }
+    if let Some(shard) = options.shard {
+        pending.retain(|h| shard.holds(&h.source));
+    }
     std::fs::create_dir_all(out).map_err(|e| GradeError::Output { path: out.to_owned(), message: e.to_string() })?;
     let mut store = Store::open(&out.join("gradebook.sqlite"))?;
     let summary = KeySummary::new(course, &key);
@@ -118,21 +132,17 @@ pub fn grade_batch(
             message: format!("this gradebook is for course {}, not {}; grade into another folder", old.course_code, summary.course_code),
         });
     }
-    store.set_key(&summary)?;
-    // What a merge checks: which part of the class this is, and that it was finished.
-    store.set_meta("shard", &options.shard.map_or_else(|| "all".to_owned(), |s| format!("{}/{}", s.index, s.count)))?;
-    store.set_meta("complete", "no")?;
-
-    let wanted = key.items.iter().filter_map(|i| if let ItemKind::Exercise(e) = &i.kind { Some(e.entry.clone()) } else { None }).collect();
-    let limits = ReadLimits { max_file_bytes: options.max_file_bytes, wanted };
-    let (mut pending, notes) = list_submissions(submissions, &limits)?;
-    if let Some(shard) = options.shard {
-        pending.retain(|h| shard.holds(&h.source));
-    }
     let graded_under = format!("{}:{}", key.fingerprint, runner.fingerprint());
     let known = store.graded()?;
     let present: HashSet<&str> = pending.iter().map(|p| p.source.as_str()).collect();
     let gone: Vec<String> = known.keys().filter(|s| !present.contains(s.as_str())).cloned().collect();
+    if !gone.is_empty() && !options.prune {
+        return Err(GradeError::FewerHandIns { out: out.to_owned(), submissions: submissions.to_owned(), gone });
+    }
+    store.set_key(&summary)?;
+    // What a merge checks: which part of the class this is, and that it was finished.
+    store.set_meta("shard", &options.shard.map_or_else(|| "all".to_owned(), |s| format!("{}/{}", s.index, s.count)))?;
+    store.set_meta("complete", "no")?;
     store.forget(&gone)?;
 
     let start = Instant::now();

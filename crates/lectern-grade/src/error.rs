@@ -18,6 +18,11 @@ pub enum GradeError {
     Merge { message: String },
     /// The runner cannot run code at all (no Python, no sandbox).
     Runner(lectern_runner::RunnerError),
+    /// The submissions hold no hand-in at all (`skipped` entries were not folders).
+    NoHandIns { path: PathBuf, skipped: usize },
+    /// The gradebook in `out` holds hand-ins that `submissions` does not: the run would
+    /// drop them, and does only with `--prune`.
+    FewerHandIns { out: PathBuf, submissions: PathBuf, gone: Vec<String> },
     /// Code could not be run at all while grading `exercise` (the Python environment, the
     /// sandbox, a scratch folder): the batch stopped; what was graded before is kept.
     CodeRunner { exercise: String, message: String },
@@ -33,6 +38,26 @@ impl std::fmt::Display for GradeError {
             GradeError::Overrides { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Merge { message } => write!(f, "cannot merge: {message}"),
             GradeError::Runner(e) => write!(f, "{e}"),
+            GradeError::NoHandIns { path, skipped } => {
+                write!(f, "no hand-in folders found in {}", path.display())?;
+                if *skipped > 0 {
+                    write!(f, " ({skipped} entries skipped as not folders: one folder per student is expected)")?;
+                }
+                write!(f, "; nothing was changed")
+            }
+            GradeError::FewerHandIns { out, submissions, gone } => {
+                let some: Vec<String> = gone.iter().take(5).map(|g| format!("`{}`", crate::answers::shown(g))).collect();
+                write!(
+                    f,
+                    "the gradebook in {} holds {} hand-in{} that {} does not ({}{}); nothing was changed. Pass --prune to drop them from the gradebook and its exports, or grade into another --out",
+                    out.display(),
+                    gone.len(),
+                    if gone.len() == 1 { "" } else { "s" },
+                    submissions.display(),
+                    some.join(", "),
+                    if gone.len() > 5 { ", …" } else { "" }
+                )
+            }
             GradeError::CodeRunner { exercise, message } => write!(
                 f,
                 "code cannot be run here, so grading stopped (at exercise `{exercise}`): {message}\nNo hand-in was scored for it; hand-ins finished before are kept. Mend this, then run the same command again."

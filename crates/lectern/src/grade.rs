@@ -26,6 +26,7 @@ pub struct GradeArgs<'a> {
     pub no_sandbox: bool,
     pub time_limit: u64,
     pub max_file_size: u64,
+    pub prune: bool,
 }
 
 pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
@@ -80,6 +81,7 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
         shard,
         max_file_bytes: args.max_file_size,
         database_only: shard.is_some(),
+        prune: args.prune,
     };
     let bar = Bar::new();
     let summary = lectern_grade::grade_batch(course, args.submissions, args.out, &options, &runner, &|p| bar.show(p))?;

@@ -134,6 +134,10 @@ enum Command {
         /// The largest file read from a hand-in, in bytes.
         #[arg(long, default_value_t = 1 << 20)]
         max_file_size: u64,
+        /// Drop hand-ins that the gradebook in --out holds but the submissions no longer
+        /// do (without it, such a run changes nothing and fails).
+        #[arg(long)]
+        prune: bool,
         #[command(subcommand)]
         merge: Option<GradeCommand>,
     },
@@ -185,7 +189,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
         Command::Grade { merge: Some(GradeCommand::Merge { out, shards }), .. } => grade::merge(&out, &shards),
-        Command::Grade { course, submissions, out, jobs, device, shard, secret, no_sandbox, time_limit, max_file_size, merge: None } => {
+        Command::Grade { course, submissions, out, jobs, device, shard, secret, no_sandbox, time_limit, max_file_size, prune, merge: None } => {
             let (Some(course), Some(submissions), Some(out)) = (course, submissions, out) else {
                 unreachable!("clap requires the course, the hand-ins and --out")
             };
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
                 no_sandbox,
                 time_limit,
                 max_file_size,
+                prune,
             })
         }
         Command::New { dir, code } => new::run(&dir, code.as_deref()),
