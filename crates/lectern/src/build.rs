@@ -51,12 +51,30 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a code block's terminal shows for `run` of the file `name`: the command, what it
+/// printed, and how it ended when that was not a clean exit (`wall` is its time limit).
+/// The same for a build's captured output and for `serve`'s Run button.
+pub fn terminal_text(name: &str, run: &lectern_runner::sandbox::Run, wall: std::time::Duration) -> String {
+    use lectern_runner::sandbox::Exit;
+    let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
+    match run.exit {
+        Exit::Code(0) => {}
+        Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
+        Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
+        Exit::WallTimeout => text.push_str(&format!("[stopped: it ran past the {} s time limit]\n", wall.as_secs())),
+    }
+    if run.truncated {
+        text.push_str("[output cut at the size limit]\n");
+    }
+    text
+}
+
 /// Runs every `run` code block of the course once, in the sandbox, and returns what each
 /// printed by its content hash (cached on disk by that hash, so a block runs again only
 /// when its code changes). The code is treated as untrusted, like a student's. Without a
 /// sandbox or a Python environment the site is built without captured output, and says so.
 pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections::BTreeMap<String, String> {
-    use lectern_runner::sandbox::{Exit, Isolation, Limits, Sandbox};
+    use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
     let mut outputs = std::collections::BTreeMap::new();
     let blocks: Vec<&lectern_lesson::CodeBlock> = course
         .lessons
@@ -127,19 +145,7 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
                 warn(&format!("the sandbox did not start it: {}", run.stderr.trim()));
                 break;
             }
-            Ok(run) => {
-                let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
-                match run.exit {
-                    Exit::Code(0) => {}
-                    Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
-                    Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
-                    Exit::WallTimeout => text.push_str("[stopped: it ran past the time limit]\n"),
-                }
-                if run.truncated {
-                    text.push_str("[output cut at the size limit]\n");
-                }
-                text
-            }
+            Ok(run) => terminal_text(&name, &run, limits.wall),
             Err(e) => {
                 // The sandbox failed, not the program: nothing is cached.
                 warn(&e.to_string());

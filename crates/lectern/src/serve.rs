@@ -292,7 +292,7 @@ fn respond(stream: TcpStream, shown: &Mutex<Shown>, runs: &Runs) -> std::io::Res
 /// Runs code posted by a page for the code block `key`, in the sandbox; one run at a time
 /// per client. Returns the status line and what the terminal panel shows.
 fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &str) -> (&'static str, String) {
-    use lectern_runner::sandbox::{Exit, Isolation, Limits, Sandbox};
+    use lectern_runner::sandbox::{Isolation, Limits, Sandbox};
     let (name, runner) = {
         let shown = lock(shown);
         match shown.runnable.get(key) {
@@ -342,19 +342,7 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
     drop(scratch);
     match result {
         Ok(run) if !run.started => ("500 Internal Server Error", format!("[the sandbox did not start the program: {}]\n", run.stderr.trim())),
-        Ok(run) => {
-            let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
-            match run.exit {
-                Exit::Code(0) => {}
-                Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
-                Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
-                Exit::WallTimeout => text.push_str(&format!("[stopped: it ran past the {RUN_SECONDS} s time limit]\n")),
-            }
-            if run.truncated {
-                text.push_str("[output cut at the size limit]\n");
-            }
-            ("200 OK", text)
-        }
+        Ok(run) => ("200 OK", crate::build::terminal_text(&name, &run, Duration::from_secs(RUN_SECONDS))),
         Err(e) => ("500 Internal Server Error", format!("[the run failed: {e}]\n")),
     }
 }
