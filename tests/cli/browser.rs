@@ -17,10 +17,10 @@ use serde_json::{json, Value};
 
 use crate::{lectern, root, transcript};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const DRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const DRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     session: String,
@@ -35,7 +35,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    fn start(profile: &Path, downloads: &Path) -> Driver {
+    pub(crate) fn start(profile: &Path, downloads: &Path) -> Driver {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
         let child = Command::new(DRIVER)
             .arg(format!("--port={port}"))
@@ -108,7 +108,7 @@ impl Driver {
         self.call(method, &path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))["value"].clone()
     }
 
-    fn open(&self, file: &Path) {
+    pub(crate) fn open(&self, file: &Path) {
         self.cmd("POST", "/url", Some(json!({"url": format!("file://{}", file.display())})));
     }
 
@@ -132,7 +132,7 @@ impl Driver {
         self.cmd("GET", &format!("/element/{id}/text"), None).as_str().unwrap_or("").to_string()
     }
 
-    fn script(&self, js: &str) -> Value {
+    pub(crate) fn script(&self, js: &str) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
     }
 

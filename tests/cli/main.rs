@@ -5,6 +5,7 @@
 
 mod browser;
 mod check;
+mod contract;
 mod grade;
 mod machines;
 mod model;

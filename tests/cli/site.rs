@@ -123,7 +123,7 @@ fn an_exam_site_holds_no_key_and_does_not_depend_on_it() {
         for marker in KEY_MARKERS {
             assert!(!text.contains(marker), "{path} carries {marker}");
         }
-        let key_json = ["&quot;correct&quot;", "&quot;answer&quot;", "&quot;phrases&quot;", "&quot;regexes&quot;"];
+        let key_json = ["&quot;correct&quot;", "&quot;range&quot;", "&quot;phrases&quot;", "&quot;patterns&quot;", "id=\"lectern-rules\""];
         for leak in ["data-key", "class=\"explanation\"", "class=\"solution\""].iter().chain(&key_json) {
             assert!(!text.contains(leak), "{path} carries {leak}");
         }

@@ -137,3 +137,32 @@ pub fn valid_student_id(id: &str) -> bool {
         && id.chars().next().is_some_and(char::is_alphanumeric)
         && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
+
+#[cfg(test)]
+mod tests {
+    use lectern_lesson::answer::{AnswersFile, LessonAnswers, QuizValue};
+
+    /// The grader's reader against the typed format: every kind of value the format holds,
+    /// written by `toml` from the typed struct, is read back as written.
+    #[test]
+    fn the_reader_reads_what_the_typed_format_writes() {
+        let mut lesson = LessonAnswers::default();
+        lesson.quiz.insert("q1".into(), QuizValue::Text("B".into()));
+        lesson.quiz.insert("q2".into(), QuizValue::Letters(vec!["A".into(), "C".into()]));
+        lesson.quiz.insert("q3".into(), QuizValue::Number(1000.0));
+        lesson.quiz.insert("q4".into(), QuizValue::Text("1,000 MiB".into()));
+        lesson.challenge.insert("c".into(), [("step1".to_owned(), "don’t \"quote\" me\n\ton this".to_owned())].into());
+        let file = AnswersFile { student: "José".into(), lessons: [("02-x".to_owned(), lesson)].into() };
+        let text = toml::to_string(&file).expect("typed answers serialize");
+        let read = super::parse(text.as_bytes()).expect("the grader reads it");
+        assert_eq!(read.student.as_deref(), Some("José"));
+        assert_eq!(read.quiz("02-x", "q1"), Some(&toml::Value::String("B".into())));
+        assert_eq!(read.quiz("02-x", "q2"), Some(&toml::Value::Array(vec!["A".into(), "C".into()])));
+        assert_eq!(read.quiz("02-x", "q3").and_then(toml::Value::as_float), Some(1000.0));
+        assert_eq!(read.quiz("02-x", "q4"), Some(&toml::Value::String("1,000 MiB".into())));
+        assert_eq!(read.step("02-x", "c", "step1").and_then(toml::Value::as_str), Some("don’t \"quote\" me\n\ton this"));
+        // And the typed format reads what the grader reads.
+        let back: AnswersFile = toml::from_str(&text).expect("round trip");
+        assert_eq!(back, file);
+    }
+}

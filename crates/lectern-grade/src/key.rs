@@ -1,5 +1,5 @@
 //! The answer key, compiled once per batch from the course: every gradable item in
-//! reading order, regexes built, phrases normalized, and a fingerprint that changes
+//! reading order, regexes built, phrases folded, and a fingerprint that changes
 //! when (and only when) something that affects a grade changes.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use lectern_lesson::model::{Accept, Block, ChoicePolicy, Course, Exercise, QuizAnswer, Tolerance};
 use serde::Serialize;
 
-use crate::normalize::normalize;
+use lectern_lesson::answer::fold;
 
 /// The compiled key of a course.
 #[derive(Debug)]
@@ -74,10 +74,10 @@ pub struct RubricEntry {
     pub accept: Vec<Matcher>,
 }
 
-/// One accepted phrase or pattern, ready to match normalized answers.
+/// One accepted phrase or pattern, ready to match folded answers.
 #[derive(Debug)]
 pub enum Matcher {
-    /// Already normalized.
+    /// Already folded.
     Phrase(String),
     Regex(regex::Regex),
 }
@@ -85,7 +85,7 @@ pub enum Matcher {
 impl Matcher {
     fn compile(accept: &Accept) -> Matcher {
         match accept {
-            Accept::Phrase(p) => Matcher::Phrase(normalize(p)),
+            Accept::Phrase(p) => Matcher::Phrase(fold(p)),
             // The lesson crate has checked the syntax; answers are compared case folded,
             // so the pattern is too. A pattern the engine still refuses (too big) can
             // match nothing rather than stop the batch.
@@ -96,36 +96,36 @@ impl Matcher {
         }
     }
 
-    /// Whether the answer contains the phrase (compared normalized), or the pattern finds
-    /// a match in the normalized answer or, for a pattern written with characters NFKC
+    /// Whether the answer contains the phrase (compared folded (the answer contract)), or the pattern finds
+    /// a match in the folded answer or, for a pattern written with characters NFKC
     /// would change (full-width punctuation), in the answer as written.
     pub fn find_in(&self, answer: &Answer<'_>) -> bool {
         match self {
-            Matcher::Phrase(p) => !p.is_empty() && answer.normalized.contains(p.as_str()),
-            Matcher::Regex(re) => re.is_match(&answer.normalized) || re.is_match(answer.written),
+            Matcher::Phrase(p) => !p.is_empty() && answer.folded.contains(p.as_str()),
+            Matcher::Regex(re) => re.is_match(&answer.folded) || re.is_match(answer.written),
         }
     }
 
-    /// Whether the answer is the phrase (compared normalized), or the pattern finds a
+    /// Whether the answer is the phrase (compared folded (the answer contract)), or the pattern finds a
     /// match (as for [`Matcher::find_in`]).
     pub fn accepts_whole(&self, answer: &Answer<'_>) -> bool {
         match self {
-            Matcher::Phrase(p) => answer.normalized == *p,
-            Matcher::Regex(re) => re.is_match(&answer.normalized) || re.is_match(answer.written),
+            Matcher::Phrase(p) => answer.folded == *p,
+            Matcher::Regex(re) => re.is_match(&answer.folded) || re.is_match(answer.written),
         }
     }
 }
 
-/// An answer as matchers see it: normalized, and as the student wrote it (trimmed).
+/// An answer as matchers see it: folded, and as the student wrote it (trimmed).
 #[derive(Debug)]
 pub struct Answer<'a> {
-    pub normalized: String,
+    pub folded: String,
     pub written: &'a str,
 }
 
 impl<'a> Answer<'a> {
     pub fn new(text: &'a str) -> Answer<'a> {
-        Answer { normalized: normalize(text), written: text.trim() }
+        Answer { folded: fold(text), written: text.trim() }
     }
 }
 

@@ -15,7 +15,6 @@ pub mod error;
 pub mod export;
 pub mod handin;
 pub mod key;
-pub mod normalize;
 pub mod overrides;
 pub mod quiz;
 pub mod report;

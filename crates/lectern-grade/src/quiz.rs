@@ -2,10 +2,10 @@
 //! partial-credit policy), numeric with tolerance and unit, text with accepted phrases
 //! and patterns.
 
+use lectern_lesson::answer;
 use lectern_lesson::model::{ChoicePolicy, Tolerance};
 
 use crate::key::{ChoiceOption, ItemKind, Matcher};
-use crate::normalize::normalize;
 use crate::{Detail, ItemResult};
 
 /// Grades `answer` (as `answers.toml` holds it; `None` when the hand-in has none) for a
@@ -25,39 +25,23 @@ pub fn grade_quiz(id: &str, kind: &ItemKind, points: f64, answer: Option<&toml::
     result
 }
 
-/// The letters a choice answer names: `"B"`, `["A", "C"]`, or `"A, C"`, in either case
-/// and in full-width forms (`"Ｂ"`).
+/// The letters a choice answer names, read by the answer contract
+/// ([`answer::choice_letters`]).
 fn letters(answer: &toml::Value) -> Result<Vec<char>, String> {
-    let mut out = Vec::new();
-    let mut push = |s: &str| -> Result<(), String> {
-        for part in normalize(s).split([',', ' ']).filter(|p| !p.is_empty()) {
-            let mut chars = part.chars();
-            match (chars.next(), chars.next()) {
-                (Some(c), None) if c.is_ascii_alphabetic() => {
-                    let c = c.to_ascii_uppercase();
-                    if !out.contains(&c) {
-                        out.push(c);
-                    }
-                }
-                _ => return Err(format!("`{part}` is not an option letter")),
-            }
-        }
-        Ok(())
-    };
     match answer {
-        toml::Value::String(s) => push(s)?,
+        toml::Value::String(s) => answer::choice_letters(&[s]),
         toml::Value::Array(values) => {
+            let mut parts = Vec::with_capacity(values.len());
             for v in values {
                 match v {
-                    toml::Value::String(s) => push(s)?,
+                    toml::Value::String(s) => parts.push(s.as_str()),
                     other => return Err(format!("`{}` is not an option letter", capped(other))),
                 }
             }
+            answer::choice_letters(&parts)
         }
-        other => return Err(format!("expected an option letter such as \"A\", found `{}`", capped(other))),
+        other => Err(format!("expected an option letter such as \"A\", found `{}`", capped(other))),
     }
-    out.sort_unstable();
-    Ok(out)
 }
 
 fn choice(result: &mut ItemResult, options: &[ChoiceOption], policy: ChoicePolicy, multiple: bool, answer: &toml::Value) {
@@ -80,22 +64,14 @@ fn choice(result: &mut ItemResult, options: &[ChoiceOption], policy: ChoicePolic
         result.feedback.push(format!("{id}: no option chosen."));
         return;
     }
-    let correct = options.iter().filter(|o| o.correct).count();
-    let right = chosen.iter().filter(|c| options.iter().any(|o| o.letter == **c && o.correct)).count();
+    let key: Vec<char> = options.iter().filter(|o| o.correct).map(|o| o.letter).collect();
+    let (correct, right) = (key.len(), chosen.iter().filter(|c| key.contains(c)).count());
     let wrong = chosen.len() - right;
     if !multiple && chosen.len() > 1 {
         result.feedback.push(format!("{id}: one option is asked for, {} were chosen; scored 0.", chosen.len()));
         return;
     }
-    result.score = if right == correct && wrong == 0 {
-        result.max_score
-    } else {
-        match policy {
-            ChoicePolicy::AllOrNothing => 0.0,
-            ChoicePolicy::RightMinusWrong if multiple => (result.max_score / correct as f64 * (right as f64 - wrong as f64)).max(0.0),
-            ChoicePolicy::RightMinusWrong => 0.0,
-        }
-    };
+    result.score = result.max_score * answer::choice_share(&key, &chosen, policy);
     if result.score == result.max_score {
         result.feedback.push(format!("{id}: correct."));
     } else if multiple {
@@ -130,56 +106,26 @@ pub fn number(x: f64) -> String {
     if s == "-0" { "0".to_owned() } else { s.to_owned() }
 }
 
-fn numeric(result: &mut ItemResult, key: f64, tolerance: Tolerance, unit: Option<&str>, answer: &toml::Value) {
+fn numeric(result: &mut ItemResult, key: f64, tolerance: Tolerance, unit: Option<&str>, given: &toml::Value) {
     let id = result.item.clone();
-    let given = match answer {
+    let value = match given {
         toml::Value::Integer(i) => Ok(*i as f64),
-        toml::Value::Float(f) => Ok(*f),
-        toml::Value::String(s) => parse_with_unit(s, unit),
+        toml::Value::Float(f) if f.is_finite() => Ok(*f),
+        toml::Value::Float(_) => Err(answer::NumberError::NotFinite.to_string()),
+        toml::Value::String(s) => answer::parse_number(s, unit).map_err(|e| e.to_string()),
         other => Err(format!("expected a number, found `{}`", capped(other))),
     };
-    result.answer = match answer {
+    result.answer = match given {
         toml::Value::String(s) => s.trim().chars().take(200).collect(),
         other => capped(other),
     };
-    let given = match given {
-        Ok(v) if v.is_finite() => v,
-        Ok(_) => {
-            result.feedback.push(format!("{id}: the answer is not a finite number; scored 0."));
-            return;
+    match value {
+        Err(message) => result.feedback.push(format!("{id}: {message}; scored 0.")),
+        Ok(v) if answer::NumericRange::of(key, tolerance).contains(v) => {
+            result.score = result.max_score;
+            result.feedback.push(format!("{id}: correct."));
         }
-        Err(message) => {
-            result.feedback.push(format!("{id}: {message}; scored 0."));
-            return;
-        }
-    };
-    let allowed = match tolerance {
-        Tolerance::Absolute(t) => t,
-        Tolerance::Relative(r) => r * key.abs(),
-    };
-    // A little slack for decimal answers that are exactly on the boundary.
-    if (given - key).abs() <= allowed + 1e-9 * key.abs().max(1.0) {
-        result.score = result.max_score;
-        result.feedback.push(format!("{id}: correct."));
-    } else {
-        result.feedback.push(format!("{id}: {} is not within the tolerance.", number(given)));
-    }
-}
-
-/// `"15.3"`, `"15.3 GiB"`, `"１５.３ｇｉｂ"`: a number, then maybe the quiz's unit.
-fn parse_with_unit(text: &str, unit: Option<&str>) -> Result<f64, String> {
-    let t = normalize(text);
-    let end = t.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e'))).unwrap_or(t.len());
-    let (num, rest) = t.split_at(end);
-    let value: f64 = num.trim().parse().map_err(|_| format!("`{}` is not a number", text.trim()))?;
-    let rest = rest.trim();
-    if rest.is_empty() {
-        return Ok(value);
-    }
-    match unit {
-        Some(u) if normalize(u) == rest => Ok(value),
-        Some(u) => Err(format!("the unit `{rest}` is not the quiz's unit `{u}`")),
-        None => Err(format!("`{}` is not a number", text.trim())),
+        Ok(v) => result.feedback.push(format!("{id}: {} is not within the tolerance.", number(v))),
     }
 }
 

@@ -3,7 +3,7 @@
 //! uncertain.
 
 use crate::key::RubricEntry;
-use crate::normalize::normalize;
+use lectern_lesson::answer::fold;
 use crate::quiz::number;
 use crate::{Detail, ItemResult};
 
@@ -37,7 +37,7 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
     };
     result.answer = text.trim().chars().take(2000).collect();
     let answer = crate::key::Answer::new(text);
-    let normalized = &answer.normalized;
+    let folded = &answer.folded;
     let mut hits = Vec::with_capacity(rubric.len());
     let mut by_hand = false;
     for item in rubric {
@@ -50,8 +50,8 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
         }
         hits.push(hit);
     }
-    let chars = normalized.chars().filter(|c| !c.is_whitespace()).count();
-    let copied = solution.share_of(normalized);
+    let chars = folded.chars().filter(|c| !c.is_whitespace()).count();
+    let copied = solution.share_of(folded);
     result.flag = if chars == 0 {
         Some("empty answer".to_owned())
     } else if chars < SHORT_ANSWER_CHARS {
@@ -85,12 +85,12 @@ fn grams(text: &str) -> Vec<[char; GRAM]> {
 }
 
 impl Grams {
-    /// The 5-grams of `solution` (normalized here).
+    /// The 5-grams of `solution` (folded here).
     pub fn of(solution: &str) -> Grams {
-        Grams(grams(&normalize(solution)).into_iter().collect())
+        Grams(grams(&fold(solution)).into_iter().collect())
     }
 
-    /// The share of the normalized `answer`'s 5-grams that occur in the solution.
+    /// The share of the folded `answer`'s 5-grams that occur in the solution.
     pub fn share_of(&self, answer: &str) -> f64 {
         let a = grams(answer);
         if a.is_empty() || self.0.is_empty() {

@@ -96,7 +96,13 @@ fn numeric_answers_hold_within_absolute_or_relative_tolerance_with_or_without_th
     let unit = quiz(r#"kv = "1 MiB""#);
     assert_eq!(score(&unit, "kv"), 0.0);
     assert!(feedback(&unit, "kv").contains("the unit `mib` is not the quiz's unit `GiB`"), "{}", feedback(&unit, "kv"));
-    assert!(feedback(&quiz(r#"kv = "about one""#), "kv").contains("is not a number"));
+    assert!(feedback(&quiz(r#"kv = "about one""#), "kv").contains("cannot be read as a number"));
+    // A decimal comma is not taken for a thousands separator, nor its digits for a unit.
+    let comma = quiz(r#"kv = "1,05""#);
+    assert_eq!(score(&comma, "kv"), 0.0);
+    assert!(feedback(&comma, "kv").contains("`1,05` cannot be read as a number"), "{}", feedback(&comma, "kv"));
+    assert_eq!(score(&quiz(r#"kv = "1.02GiB""#), "kv"), 1.0);
+    assert_eq!(score(&quiz(r#"kv = "1.02\u00a0GiB""#), "kv"), 1.0);
     // 2 % of 15.26 is 0.3052.
     assert_eq!(score(&quiz("ppl = 15.5"), "ppl"), 1.0);
     assert_eq!(score(&quiz("ppl = 14.96"), "ppl"), 1.0);
@@ -118,6 +124,12 @@ fn text_answers_match_after_trimming_case_folding_and_nfkc() {
     // A phrase is the whole answer, not a part of it.
     assert_eq!(score(&quiz(r#"arch = "not decoder-only""#), "arch"), 0.0);
     assert_eq!(score(&quiz(r#"arch = "GPT-2 and more""#), "arch"), 0.0);
+    // Typography never costs points: every hyphen and dash is a hyphen (the whole table
+    // is tested row by row in lectern_lesson::answer).
+    for dash in [r"\u2010", r"\u2011", r"\u2012", r"\u2013", r"\u2014", r"\u2212"] {
+        assert_eq!(score(&quiz(&format!(r#"arch = "decoder{dash}only""#)), "arch"), 1.0, "{dash}");
+    }
+    assert_eq!(score(&quiz(r#"arch = "decoder\u00adonly""#), "arch"), 0.0, "a soft hyphen is invisible, not a hyphen");
 }
 
 fn step(answer: &str) -> Record {

@@ -131,12 +131,11 @@ impl Loader<'_> {
     fn read_text(&mut self, rel: &Path) -> Option<String> {
         let path = self.root.join(rel);
         let stamp = fs::metadata(&path).ok().map(|m| (m.modified().ok(), m.len()));
-        if let (Some((modified, len)), Some((m, l, text))) = (stamp, self.cache.files.get(rel)) {
-            if modified == *m && len == *l && modified.is_some() {
+        if let (Some((modified, len)), Some((m, l, text))) = (stamp, self.cache.files.get(rel))
+            && modified == *m && len == *l && modified.is_some() {
                 self.sources.insert(rel.to_path_buf(), text.clone());
                 return Some(text.clone());
             }
-        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) => {

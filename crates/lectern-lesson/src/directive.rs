@@ -194,12 +194,11 @@ fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, e
         return;
     }
     let Some((_, content)) = stack.last_mut() else { return };
-    if let Some(Content::Text(span)) = content.last_mut() {
-        if span.end == start {
+    if let Some(Content::Text(span)) = content.last_mut()
+        && span.end == start {
             span.end = end;
             return;
         }
-    }
     content.push(Content::Text(Span::new(start, end)));
 }
 

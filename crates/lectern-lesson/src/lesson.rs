@@ -808,11 +808,10 @@ impl<'a> LessonParser<'a> {
         let id = self.id(node, true)?;
         self.attrs(node, &[]);
         for c in &node.content {
-            if let Content::Text(span) = c {
-                if !self.text[span.range()].trim().is_empty() {
+            if let Content::Text(span) = c
+                && !self.text[span.range()].trim().is_empty() {
                     self.sink.warning(*span, "text inside `exercise` is not shown; the statement comes from exercise.toml");
                 }
-            }
         }
         Some(ExerciseEmbed { id, span: node.open })
     }

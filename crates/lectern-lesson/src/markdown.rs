@@ -166,11 +166,10 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
                 if depth > 0 {
                     note_inline(&mut current, &range, base);
                 }
-                if depth == 0 {
-                    if let Some((start, kind)) = current.take() {
+                if depth == 0
+                    && let Some((start, kind)) = current.take() {
                         blocks.push(TopBlock { span: Span::new(base + start, base + range.end), kind });
                     }
-                }
             }
             Event::Text(t) => {
                 match current.as_mut() {
@@ -186,20 +185,18 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
             }
             Event::SoftBreak | Event::HardBreak => note_plain(&mut current, " "),
             Event::TaskListMarker(checked) => {
-                if let Some((_, TopKind::List(items))) = current.as_mut() {
-                    if let Some(item) = items.last_mut() {
+                if let Some((_, TopKind::List(items))) = current.as_mut()
+                    && let Some(item) = items.last_mut() {
                         item.task.get_or_insert((checked, base + range.end));
                     }
-                }
             }
             Event::Code(code) => {
                 note_inline(&mut current, &range, base);
                 note_plain(&mut current, &code);
-                if let Some((_, TopKind::List(items))) = current.as_mut() {
-                    if let Some(item) = items.last_mut() {
+                if let Some((_, TopKind::List(items))) = current.as_mut()
+                    && let Some(item) = items.last_mut() {
                         item.code.push((Span::from(range.clone()).shift(base), code));
                     }
-                }
             }
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 if let Err(reason) = check_formula(&tex) {

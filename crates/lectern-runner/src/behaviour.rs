@@ -632,14 +632,13 @@ impl Planner<'_> {
 pub(crate) fn finish(probe: &mut Probe) {
     let last = probe.calls.len().saturating_sub(1);
     for c in &mut probe.comparisons {
-        if let Comparison::Matches { call, output, expected, .. } = c {
-            if *call == usize::MAX {
+        if let Comparison::Matches { call, output, expected, .. } = c
+            && *call == usize::MAX {
                 *call = last;
                 if let Some(e) = probe.expected.get(last).and_then(|o| o.get(*output)) {
                     *expected = e.clone();
                 }
             }
-        }
     }
 }
 

@@ -18,6 +18,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("correct", "Correct", "正確"),
     ("incorrect", "Not quite", "再想想"),
     ("partly_correct", "Partly correct", "部分正確"),
+    ("unreadable", "Not a number Lectern can read: write it as 1000, 1,000, 1 000, 1.5 or 1.5e3, then the unit if any", "無法讀成數字:請寫成 1000、1,000、1 000、1.5 或 1.5e3,需要時再加單位"),
+    ("wrong_unit", "Not the unit this question asks for", "不是本題要求的單位"),
     ("explanation", "Explanation", "說明"),
     ("saved", "Saved in this browser", "已儲存在此瀏覽器"),
     ("run", "Run", "執行"),

@@ -147,6 +147,10 @@ impl<'a> Renderer<'a> {
             },
             ui: self.ui.clone(),
             ui_json,
+            rules_json: match self.mode {
+                Mode::Practice => serde_json::to_string(&lectern_lesson::answer::page_rules()).unwrap_or_default().replace("</", "<\\/"),
+                Mode::Exam => String::new(),
+            },
             lessons: if with_lessons { self.course.lessons.iter().map(view::link).collect() } else { Vec::new() },
             serve: self.options.serve_version.clone(),
         }
@@ -220,12 +224,11 @@ fn read_dir_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
         let path = entry.path();
-        if path.is_file() {
-            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+        if path.is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str()) {
                 let bytes = std::fs::read(&path).map_err(|e| SiteError::Io { path: path.clone(), message: e.to_string() })?;
                 out.push((name.to_string(), bytes));
             }
-        }
     }
     out.sort();
     Ok(out)

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use lectern_lesson::{
-    Accept, Block, Challenge, CodeBlock, Course, Exercise, Lesson, Mode, Quiz, QuizAnswer, Tolerance,
+    Block, Challenge, CodeBlock, Course, Exercise, Lesson, Mode, Quiz, QuizAnswer,
 };
 use serde::Serialize;
 
@@ -23,6 +23,9 @@ pub struct SiteView<'a> {
     pub ui: BTreeMap<&'static str, &'static str>,
     /// `ui` as JSON for the page script (safe inside a `<script>` element).
     pub ui_json: String,
+    /// The answer contract's rules for the practice check (`lectern_lesson::answer`),
+    /// as JSON; empty in exam mode.
+    pub rules_json: String,
     pub lessons: Vec<LessonLink>,
     /// Under `lectern serve`: the site's version, for live reload.
     pub serve: Option<String>,
@@ -266,7 +269,7 @@ impl ViewBuilder<'_> {
             options,
             unit,
             points: q.points,
-            key: practice.then(|| quiz_key(&q.answer)),
+            key: if practice { quiz_key(&q.answer, self.course.config.grading.multiple_choice) } else { None },
             explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation, defs)),
         }
     }
@@ -296,25 +299,12 @@ pub fn callout_html(kind: &str, title: Option<&str>, body: &str) -> String {
     format!("<aside class=\"callout callout-{kind}\">{title}{body}</aside>\n")
 }
 
-/// The practice-mode key as JSON for the page's script.
-fn quiz_key(answer: &QuizAnswer) -> String {
-    let json = match answer {
-        QuizAnswer::Choice { options, .. } => serde_json::json!({
-            "correct": options.iter().filter(|o| o.correct).map(|o| o.letter.to_string()).collect::<Vec<_>>(),
-        }),
-        QuizAnswer::Numeric { answer, tolerance, .. } => {
-            let (abs, rel) = match tolerance {
-                Tolerance::Absolute(t) => (*t, 0.0),
-                Tolerance::Relative(t) => (0.0, *t),
-            };
-            serde_json::json!({ "answer": answer, "abs": abs, "rel": rel })
-        }
-        QuizAnswer::Text { accept } => serde_json::json!({
-            "phrases": accept.iter().filter_map(|a| if let Accept::Phrase(p) = a { Some(p) } else { None }).collect::<Vec<_>>(),
-            "regexes": accept.iter().filter_map(|a| if let Accept::Regex(r) = a { Some(r) } else { None }).collect::<Vec<_>>(),
-        }),
-    };
-    json.to_string()
+/// The practice-mode key as JSON for the page's script, made by the answer contract
+/// ([`lectern_lesson::answer::PageKey`]); `None` when a pattern has no exact
+/// JavaScript form, and the page then offers no Check rather than a different verdict.
+fn quiz_key(answer: &QuizAnswer, default_policy: lectern_lesson::ChoicePolicy) -> Option<String> {
+    let key = lectern_lesson::answer::PageKey::of(answer, default_policy).ok()?;
+    serde_json::to_string(&key).ok()
 }
 
 fn exercise(ex: &Exercise) -> ExerciseView {

@@ -45,6 +45,79 @@
     student.addEventListener("input", function () { update(function (s) { s.student = student.value.trim(); }); });
   }
 
+  // ---- the answer contract: the rules live in Rust (lectern_lesson::answer) and reach
+  // the page as data — the folding table and the number grammar in #lectern-rules, each
+  // quiz's key (folded phrases, patterns translated to JavaScript, the accepted range)
+  // in the quiz's data attribute. This code only applies them, step for step as the grader does; a
+  // differential test holds the two to the same verdicts.
+  var rules = JSON.parse((document.getElementById("lectern-rules") || { textContent: "null" }).textContent);
+  var folds = null, numberRe = null, spaces = "";
+  if (rules) {
+    folds = Object.create(null);
+    rules.folds.forEach(function (row) {
+      Array.from(row[0]).forEach(function (c) { folds[c] = row[1]; });
+      if (row[1] === " ") spaces = row[0] + " ";
+    });
+    numberRe = new RegExp(rules.number, "u");
+  }
+  function isSpace(c) { return spaces.indexOf(c) >= 0; }
+  // Trimmed of Unicode White_Space, as Rust's str::trim (JavaScript's trim differs).
+  function trim(s) {
+    var chars = Array.from(String(s)), a = 0, b = chars.length;
+    while (a < b && isSpace(chars[a])) a++;
+    while (b > a && isSpace(chars[b - 1])) b--;
+    return chars.slice(a, b).join("");
+  }
+  // NFKC, lower case, the folding table, runs of spaces as one, trimmed.
+  function fold(s) {
+    var out = "", space = false;
+    Array.from(String(s).normalize("NFKC").toLowerCase()).forEach(function (c) {
+      var to = c in folds ? folds[c] : c;
+      Array.from(to).forEach(function (d) {
+        if (d === " ") { space = out.length > 0; return; }
+        if (space) { out += " "; space = false; }
+        out += d;
+      });
+    });
+    return out;
+  }
+  // A numeric answer by the one grammar: { value } or { error: "unreadable" | "wrong_unit" }.
+  function readNumber(text, unit) {
+    var m = numberRe.exec(fold(text));
+    if (!m) return { error: "unreadable" };
+    var g = m.groups, whole = (g.int || "").replace(/[, ]/g, ""), frac = g.frac || "", found = g.unit || "";
+    if (!whole && !frac) return { error: "unreadable" };
+    if (found && found !== unit) return { error: "wrong_unit" };
+    var value = Number((g.sign || "") + (whole || "0") + "." + (frac || "0") + "e" + (g.exp || "0"));
+    return isFinite(value) ? { value: value } : { error: "unreadable" };
+  }
+  function choiceShare(correct, chosen, policy) {
+    var right = chosen.filter(function (c) { return correct.indexOf(c) >= 0; }).length;
+    var wrong = chosen.length - right, multiple = correct.length > 1;
+    if ((!multiple && chosen.length > 1) || !correct.length) return 0;
+    if (right === correct.length && wrong === 0) return 1;
+    return policy === "right-minus-wrong" && multiple ? Math.max(0, (right - wrong) / correct.length) : 0;
+  }
+  // "correct", "partly_correct", "incorrect", "unreadable" or "wrong_unit"; null for no answer.
+  function verdict(key, value) {
+    if (value === null) return null;
+    if (key.kind === "choice") {
+      var chosen = (Array.isArray(value) ? value : [value]).slice().sort();
+      var share = choiceShare(key.correct, chosen, key.policy);
+      return share === 1 ? "correct" : share > 0 ? "partly_correct" : "incorrect";
+    }
+    if (key.kind === "numeric") {
+      var n = readNumber(value, key.unit);
+      if (n.error) return n.error;
+      return key.range.low <= n.value && n.value <= key.range.high ? "correct" : "incorrect";
+    }
+    var given = fold(value), written = trim(value);
+    var ok = key.phrases.some(function (p) { return p === given; }) ||
+      key.patterns.some(function (r) { var re = new RegExp(r, "u"); return re.test(given) || re.test(written); });
+    return ok ? "correct" : "incorrect";
+  }
+  window.lecternVerdict = verdict;
+
   // ---- quizzes: restore, save, check
   function quizValue(section) {
     var input = section.dataset.input;
@@ -57,13 +130,9 @@
       section.querySelectorAll("input:checked").forEach(function (el) { values.push(el.value); });
       return values.length ? values : null;
     }
-    var text = section.querySelector("input[type=text]").value.trim();
-    if (!text) return null;
-    if (input === "numeric") {
-      var n = Number(text.replace(/,/g, ""));
-      return isFinite(n) ? n : text;
-    }
-    return text;
+    // Text and numeric answers are kept as typed: the grader reads them by the same rules.
+    var text = trim(section.querySelector("input[type=text]").value);
+    return text ? text : null;
   }
   function restoreQuiz(section, value) {
     if (value === undefined || value === null) return;
@@ -74,25 +143,6 @@
     } else {
       section.querySelector("input[type=text]").value = String(value);
     }
-  }
-  function normalize(s) { return String(s).normalize("NFKC").trim().toLowerCase(); }
-  function verdict(key, input, value) {
-    if (value === null) return null;
-    if (input === "single" || input === "multiple") {
-      var chosen = Array.isArray(value) ? value : [value];
-      var right = chosen.filter(function (v) { return key.correct.indexOf(v) >= 0; }).length;
-      if (right === key.correct.length && chosen.length === right) return "correct";
-      return right > 0 && input === "multiple" ? "partly_correct" : "incorrect";
-    }
-    if (input === "numeric") {
-      var x = Number(value);
-      var tol = key.abs + key.rel * Math.abs(key.answer);
-      return isFinite(x) && Math.abs(x - key.answer) <= tol + 1e-12 ? "correct" : "incorrect";
-    }
-    var given = normalize(value);
-    var ok = key.phrases.some(function (p) { return normalize(p) === given; }) ||
-      key.regexes.some(function (r) { try { return new RegExp(r, "iu").test(given); } catch (e) { return false; } });
-    return ok ? "correct" : "incorrect";
   }
   document.querySelectorAll(".quiz").forEach(function (section) {
     var id = section.dataset.quiz;
@@ -106,15 +156,16 @@
       });
     });
     var button = section.querySelector("button.check");
-    if (!button || !section.dataset.key) return;
+    if (!button || !section.dataset.key || !rules) return;
     var key = JSON.parse(section.dataset.key);
     button.addEventListener("click", function () {
-      var result = verdict(key, section.dataset.input, quizValue(section));
+      var result = verdict(key, quizValue(section));
       var feedback = section.querySelector(".feedback");
       feedback.className = "feedback " + (result === "correct" ? "correct" : "incorrect");
+      feedback.dataset.verdict = result || "none";
       feedback.textContent = result ? ui[result] : ui[section.dataset.input === "multiple" ? "pick_many" : "pick_one"];
       var explanation = section.querySelector(".explanation");
-      if (explanation && result) explanation.hidden = false;
+      if (explanation && (result === "correct" || result === "partly_correct" || result === "incorrect")) explanation.hidden = false;
     });
   });
 
@@ -139,10 +190,15 @@
 
   // ---- answers.toml (SPEC §5)
   function tomlKey(k) { return /^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k); }
+  // A TOML basic string: JSON's escapes are TOML's, except that TOML also forbids a raw
+  // DEL and any escaped lone surrogate (written as U+FFFD, as a text field would).
   function tomlValue(v) {
     if (Array.isArray(v)) return "[" + v.map(tomlValue).join(", ") + "]";
     if (typeof v === "number") return Number.isInteger(v) ? String(v) + ".0" : String(v);
-    return JSON.stringify(String(v));
+    var s = String(v).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/g, function (m, before) {
+      return (before || "") + "\uFFFD";
+    });
+    return JSON.stringify(s).replace(/\u007f/g, "\\u007f");
   }
   function answersToml() {
     state = fresh();

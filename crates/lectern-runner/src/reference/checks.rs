@@ -66,7 +66,7 @@ pub(crate) fn head_dim(
     model_dim: usize,
     n_heads: usize,
 ) -> Result<usize, RunnerError> {
-    if n_heads == 0 || model_dim % n_heads != 0 {
+    if n_heads == 0 || !model_dim.is_multiple_of(n_heads) {
         return Err(RunnerError::HeadsDoNotDivide {
             op,
             model_dim,
