@@ -106,6 +106,16 @@ impl Matcher {
         }
     }
 
+    /// Where the phrase or pattern occurs in the folded answer, as byte ranges of
+    /// `answer.folded` (a pattern that only matches the answer as written has none).
+    pub fn spans(&self, answer: &Answer<'_>) -> Vec<std::ops::Range<usize>> {
+        match self {
+            Matcher::Phrase(p) if p.is_empty() => Vec::new(),
+            Matcher::Phrase(p) => answer.folded.match_indices(p.as_str()).map(|(at, m)| at..at + m.len()).collect(),
+            Matcher::Regex(re) => re.find_iter(&answer.folded).filter(|m| !m.is_empty()).map(|m| m.range()).collect(),
+        }
+    }
+
     /// Whether the answer is the phrase (compared folded (the answer contract)), or the pattern finds a
     /// match (as for [`Matcher::find_in`]).
     pub fn accepts_whole(&self, answer: &Answer<'_>) -> bool {
@@ -133,6 +143,8 @@ impl<'a> Answer<'a> {
 #[derive(Serialize)]
 struct Fingerprint<'a> {
     version: &'static str,
+    /// The free-text rules in force ([`crate::rubric::RULES`]): a change regrades steps.
+    rules: &'static str,
     items: Vec<FingerprintItem<'a>>,
 }
 
@@ -162,7 +174,7 @@ struct ExerciseFingerprint<'a> {
 impl Key {
     pub fn new(course: &Course) -> Key {
         let mut key = Key { items: Vec::new(), fingerprint: String::new(), quizzes: HashMap::new(), steps: HashMap::new(), home: HashMap::new() };
-        let mut fingerprint = Fingerprint { version: env!("CARGO_PKG_VERSION"), items: Vec::new() };
+        let mut fingerprint = Fingerprint { version: env!("CARGO_PKG_VERSION"), rules: crate::rubric::RULES, items: Vec::new() };
         let mut embedded = Vec::new();
         for lesson in &course.lessons {
             walk(&lesson.blocks, &mut |block| match block {
