@@ -381,13 +381,18 @@ fn a_run_that_finds_fewer_hand_ins_changes_nothing_unless_told_to_prune() {
     let database = || std::fs::read(out.join("gradebook.sqlite")).expect("gradebook");
     let db_before = database();
 
-    // An empty folder, and a flat download of files (no folder per student).
+    // An empty folder, loose files that are no LMS's download (no folder per student),
+    // and a Canvas download of one student (tests/cli/lms.rs), which the gradebook's
+    // three are not among.
     let empty = tmp.join("empty");
     std::fs::create_dir_all(&empty).expect("mkdir");
     let flat = tmp.join("flat");
     std::fs::create_dir_all(&flat).expect("mkdir");
-    std::fs::write(flat.join("ada_123_456_answers.toml"), "").expect("write");
-    for (from, says) in [(&empty, "no hand-in folders found in"), (&flat, "1 entries skipped as not folders")] {
+    std::fs::write(flat.join("ada-answers.toml"), "").expect("write");
+    let canvas = tmp.join("canvas");
+    std::fs::create_dir_all(&canvas).expect("mkdir");
+    std::fs::write(canvas.join("ada_123_456_answers.toml"), "").expect("write");
+    for (from, says) in [(&empty, "no hand-in folders found in"), (&flat, "1 entries skipped as not folders"), (&canvas, "holds 3 hand-ins that")] {
         let o = run(from, &[]);
         assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
         assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{}", transcript(&o));

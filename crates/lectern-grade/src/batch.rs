@@ -11,9 +11,9 @@ use std::time::Instant;
 use lectern_lesson::model::{Course, Exercise};
 
 use crate::answers;
-use crate::handin::{list_submissions, HandIn, ReadLimits, ANSWERS};
+use crate::handin::{list_submissions, HandIn, Origin, ReadLimits, ANSWERS};
 use crate::key::{ItemKind, Key};
-use crate::store::{CodeRun, KeySummary, Record, Store};
+use crate::store::{CodeRun, KeySummary, LateMarks, Record, Store};
 use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult};
 
 /// Runs one exercise's code (in the runner's sandbox) and judges every case.
@@ -150,10 +150,12 @@ pub fn grade_batch(
     progress(Progress { done: 0, total, elapsed: start.elapsed() });
     let queue = Mutex::new(pending.into_iter());
     let jobs = options.jobs.clamp(1, total.max(1));
-    let (tx, rx) = mpsc::sync_channel::<Option<Result<(Record, Vec<CodeRun>), GradeError>>>(jobs * 64);
+    let (tx, rx) = mpsc::sync_channel::<Option<Result<Graded, GradeError>>>(jobs * 64);
     let mut graded = 0;
     // What this run recorded, kept for the exports when it is the whole class.
     let mut fresh = Vec::new();
+    // The LATE marks of what this run graded.
+    let mut late = LateMarks::new();
     std::thread::scope(|scope| -> Result<(), GradeError> {
         for _ in 0..jobs {
             let tx = tx.clone();
@@ -163,10 +165,13 @@ pub fn grade_batch(
                 // Each worker looks up earlier code runs through its own connection.
                 let reader = Store::open(&store_path).ok();
                 while let Some(next) = queue.lock().ok().and_then(|mut q| q.next()) {
+                    let origin = next.origin().cloned();
                     let handin = next.load(limits);
-                    let hash = handin.content_hash();
+                    let hash = crate::handin::content_hash(&handin, origin.as_ref());
                     let unchanged = known.get(&handin.source).is_some_and(|(h, under)| *h == hash && under == graded_under);
-                    let message = (!unchanged).then(|| grade_handin(key, &handin, &hash, graded_under, runner, reader.as_ref()));
+                    let message = (!unchanged).then(|| {
+                        grade_submission(key, &handin, origin.as_ref(), &hash, graded_under, runner, reader.as_ref()).map(|(record, runs)| Graded { record, late: origin.as_ref().and_then(|o| o.late), runs })
+                    });
                     if tx.send(message).is_err() {
                         break;
                     }
@@ -196,15 +201,15 @@ pub fn grade_batch(
             if let Some(at) = batch.iter().position(Result::is_err) {
                 let failed = batch.swap_remove(at);
                 let finished: Vec<_> = std::mem::take(&mut batch).into_iter().flatten().collect();
-                let (records, runs): (Vec<Record>, Vec<Vec<CodeRun>>) = finished.into_iter().unzip();
-                store.put_many(&records, &runs.concat())?;
+                let (records, runs) = Graded::split(finished, &mut late);
+                store.put_marked(&records, &late, &runs)?;
                 return failed.map(|_| ());
             }
-            let (records, more_runs): (Vec<Record>, Vec<Vec<CodeRun>>) = std::mem::take(&mut batch).into_iter().flatten().unzip();
+            let (records, more_runs) = Graded::split(std::mem::take(&mut batch).into_iter().flatten().collect(), &mut late);
             batch_records.extend(records);
-            runs.extend(more_runs.into_iter().flatten());
+            runs.extend(more_runs);
             graded += batch_records.len();
-            store.put_many(&batch_records, &runs)?;
+            store.put_marked(&batch_records, &late, &runs)?;
             fresh.append(&mut batch_records);
             runs.clear();
             progress(Progress { done, total, elapsed: start.elapsed() });
@@ -232,7 +237,7 @@ pub fn grade_batch(
     } else {
         let mut class = export::Class::new(summary, records, &export::overrides_path(out))?;
         class.environment = store.meta("environment")?;
-        export::write_all(&class, out)?;
+        export::write_all(&class, &store.late_marks()?, out)?;
         errors_and_flags(&class.students)
     };
     Ok(BatchSummary { handins: total, graded, unchanged: total - graded, errors, flagged, notes, grading, exporting: start.elapsed() - grading })
@@ -323,6 +328,7 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         store.set_meta("environment", e)?;
     }
     let records = store.records()?;
+    let late = store.late_marks()?;
     store.close()?;
     for stale in ["gradebook.sqlite-wal", "gradebook.sqlite-shm"] {
         let _ = std::fs::remove_file(out.join(stale));
@@ -331,10 +337,35 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     let started = Instant::now();
     let mut class = export::Class::new(key, records, &export::overrides_path(out))?;
     class.environment = environment;
-    export::write_all(&class, out)?;
+    export::write_all(&class, &late, out)?;
     let (errors, flagged) = errors_and_flags(&class.students);
     let handins = class.students.len();
     Ok(BatchSummary { handins, graded: 0, unchanged: handins, errors, flagged, notes: Vec::new(), grading: std::time::Duration::ZERO, exporting: started.elapsed() })
+}
+
+/// One hand-in graded by a worker: its record, its LATE mark, and the code it ran.
+#[derive(Debug)]
+struct Graded {
+    record: Record,
+    late: Option<bool>,
+    runs: Vec<CodeRun>,
+}
+
+impl Graded {
+    /// The records and code runs of `graded`, their LATE marks put into `late`.
+    fn split(graded: Vec<Graded>, late: &mut LateMarks) -> (Vec<Record>, Vec<CodeRun>) {
+        let mut records = Vec::with_capacity(graded.len());
+        let mut runs = Vec::new();
+        for g in graded {
+            match g.late {
+                Some(mark) => late.insert(g.record.source.clone(), mark),
+                None => late.remove(&g.record.source),
+            };
+            records.push(g.record);
+            runs.extend(g.runs);
+        }
+        (records, runs)
+    }
 }
 
 /// How many hand-ins could not be graded, and how many answers are flagged for review.
@@ -348,6 +379,21 @@ fn errors_and_flags(records: &[Record]) -> (usize, usize) {
 /// item's feedback; an error is the runner's (code cannot be run here at all), and
 /// grades nothing.
 pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, runner: &dyn CodeRunner, store: Option<&Store>) -> Result<(Record, Vec<CodeRun>), GradeError> {
+    grade_submission(key, handin, None, hash, graded_under, runner, store)
+}
+
+/// [`grade_handin`] for a hand-in that came in an LMS's layout (`origin`): the student is
+/// the ID the LMS's names give, whatever `student` in `answers.toml` says, since the LMS
+/// knows who uploaded and its gradebook matches on that ID.
+pub fn grade_submission(
+    key: &Key,
+    handin: &HandIn,
+    origin: Option<&Origin>,
+    hash: &str,
+    graded_under: &str,
+    runner: &dyn CodeRunner,
+    store: Option<&Store>,
+) -> Result<(Record, Vec<CodeRun>), GradeError> {
     let mut record = Record {
         source: handin.source.clone(),
         student: handin.source.clone(),
@@ -369,7 +415,10 @@ pub fn grade_handin(key: &Key, handin: &HandIn, hash: &str, graded_under: &str, 
         }
         None => None,
     };
-    let claimed = given.as_ref().and_then(|a| a.student.clone()).unwrap_or_else(|| answers::student_id(&record.source));
+    let claimed = match origin {
+        Some(o) => answers::student_id(&o.student),
+        None => given.as_ref().and_then(|a| a.student.clone()).unwrap_or_else(|| answers::student_id(&record.source)),
+    };
     if !answers::valid_student_id(&claimed) {
         // The row keeps the folder's name: the claimed ID is not safe to show as one.
         record.error = Some(format!(
@@ -420,7 +469,7 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
     result.answer = code_hash.clone();
     let exercise_key = format!("{}:{}", Key::exercise_fingerprint(exercise), runner.fingerprint());
     let cached = store.and_then(|s| s.code_run(&exercise_key, &code_hash).ok().flatten());
-    let outcomes = match cached {
+    let mut outcomes = match cached {
         Some(o) => o,
         None => match runner.run(exercise, code) {
             Ok(o) => {
@@ -430,6 +479,7 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
             Err(message) => return Err(GradeError::CodeRunner { exercise: exercise.id.clone(), message }),
         },
     };
+    result.flag = crate::code::weigh(exercise, &mut outcomes);
     result.score = outcomes.iter().map(|c| c.score).sum();
     let passed = outcomes.iter().filter(|c| c.passed).count();
     result.feedback.push(format!("{id}: {passed} of {} cases pass.", outcomes.len()));

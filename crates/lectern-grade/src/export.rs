@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::answers::valid_student_id;
 use crate::overrides::{self, Override};
 use crate::quiz::number;
-use crate::store::{KeySummary, Record};
+use crate::store::{KeySummary, LateMarks, Record};
 use crate::{Detail, GradeError};
 
 /// A graded class, ready to export: overrides applied, clashing claims made errors.
@@ -61,7 +61,10 @@ impl Class {
         }
         students.sort_by(|a, b| (&a.student, &a.source).cmp(&(&b.student, &b.source)));
         let mut unused = Vec::new();
-        for o in overrides::read(overrides_file, &key)? {
+        let answered: Vec<overrides::Answered<'_>> =
+            students.iter().filter(|r| r.error.is_none()).flat_map(|r| r.results.iter().map(move |x| (r.student.as_str(), x.item.as_str(), x.answer.as_str()))).collect();
+        let read = overrides::read(overrides_file, &key, &answered)?;
+        for o in read {
             let target = students.iter_mut().find(|r| r.student == o.student && r.error.is_none()).and_then(|r| r.results.iter_mut().find(|x| x.item == o.item));
             match target {
                 Some(result) => {
@@ -80,9 +83,10 @@ impl Class {
     }
 }
 
-/// Writes every export of `class` into `out`.
-pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
-    write(&out.join("gradebook.csv"), gradebook_csv(class).as_bytes())?;
+/// Writes every export of `class` into `out`, with Canvas's LATE marks (`late`, by
+/// source) where the hand-ins carried them.
+pub fn write_all(class: &Class, late: &LateMarks, out: &Path) -> Result<(), GradeError> {
+    write(&out.join("gradebook.csv"), gradebook_csv(class, late).as_bytes())?;
     write(&out.join("report.html"), crate::report::render(class).as_bytes())?;
     let students = out.join("students");
     let mut keep = std::collections::BTreeSet::new();
@@ -105,7 +109,7 @@ pub fn write_all(class: &Class, out: &Path) -> Result<(), GradeError> {
                     for r in part {
                         let dir = students.join(&r.student);
                         std::fs::create_dir_all(&dir).map_err(|e| GradeError::Output { path: dir.clone(), message: e.to_string() })?;
-                        let mut json = serde_json::to_vec_pretty(&results_json(class, r)).unwrap_or_default();
+                        let mut json = serde_json::to_vec_pretty(&results_json(class, late, r)).unwrap_or_default();
                         json.push(b'\n');
                         write(&dir.join("results.json"), &json)?;
                     }
@@ -159,35 +163,50 @@ fn csv_field(s: &str) -> String {
 
 /// One row per student, a column per item, the total (`Final Points`), and an `Error`
 /// column. The first columns and the `Points Possible` row are the ones Canvas's
-/// gradebook import reads.
-pub fn gradebook_csv(class: &Class) -> String {
+/// gradebook import reads. When some hand-in carried Canvas's LATE mark (`late`, by
+/// source), a `Late` column before `Error` says `true` or `false` for each (empty for a
+/// hand-in that carried none); without any, the columns are as they always were.
+pub fn gradebook_csv(class: &Class, late: &LateMarks) -> String {
     let mut out = String::new();
     let mut header = vec!["Student".to_owned(), "SIS User ID".into(), "SIS Login ID".into(), "Section".into()];
     header.extend(class.key.items.iter().map(|i| i.id.clone()));
     // Canvas's own exports call the total `Final Points` and take it back as read-only;
     // a column named anything else would become a new assignment on import.
-    header.extend(["Final Points".to_owned(), "Error".into()]);
+    header.push("Final Points".to_owned());
+    let marked = !late.is_empty();
+    if marked {
+        header.push("Late".into());
+    }
+    header.push("Error".into());
     out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
     out.push('\n');
     let mut possible = vec!["Points Possible".to_owned(), String::new(), String::new(), String::new()];
     possible.extend(class.key.items.iter().map(|i| number(i.max_points)));
-    possible.extend([number(class.key.max_total()), String::new()]);
+    possible.push(number(class.key.max_total()));
+    if marked {
+        possible.push(String::new());
+    }
+    possible.push(String::new());
     out.push_str(&possible.join(","));
     out.push('\n');
     for r in &class.students {
         let mut row = vec![r.student.clone(), r.student.clone(), r.student.clone(), String::new()];
         match &r.error {
-            Some(e) => {
+            Some(_) => {
                 row.extend(class.key.items.iter().map(|_| String::new()));
-                row.extend([String::new(), e.clone()]);
+                row.push(String::new());
             }
             None => {
                 for item in &class.key.items {
                     row.push(r.results.iter().find(|x| x.item == item.id).map_or(String::new(), |x| number(x.score)));
                 }
-                row.extend([number(r.score()), String::new()]);
+                row.push(number(r.score()));
             }
         }
+        if marked {
+            row.push(late.get(&r.source).map_or(String::new(), bool::to_string));
+        }
+        row.push(r.error.clone().unwrap_or_default());
         out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
@@ -201,6 +220,17 @@ pub struct ResultsJson<'a> {
     pub max_score: f64,
     pub output: String,
     pub tests: Vec<TestJson<'a>>,
+    /// Gradescope's field for data of one's own: what the LMS said about the hand-in,
+    /// written only when it said something.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_data: Option<ExtraData>,
+}
+
+/// `extra_data` in `results.json`.
+#[derive(Debug, serde::Serialize)]
+pub struct ExtraData {
+    /// Whether Canvas marked the hand-in LATE.
+    pub late: bool,
 }
 
 /// One entry of `tests[]`.
@@ -217,13 +247,15 @@ pub struct TestJson<'a> {
     pub tags: &'static [&'static str],
 }
 
-/// Gradescope's `results.json` fields for one student: score, max_score, output, tests[].
-pub fn results_json<'a>(class: &Class, r: &'a Record) -> ResultsJson<'a> {
+/// Gradescope's `results.json` fields for one student: score, max_score, output, tests[],
+/// and `extra_data.late` where the hand-in carried Canvas's LATE mark (`late`, by source).
+pub fn results_json<'a>(class: &Class, late: &LateMarks, r: &'a Record) -> ResultsJson<'a> {
     let max = class.key.max_total();
     let mut notes = r.notes.clone();
+    let extra_data = late.get(&r.source).map(|&late| ExtraData { late });
     if let Some(e) = &r.error {
         notes.insert(0, format!("This hand-in could not be graded: {e}"));
-        return ResultsJson { score: 0.0, max_score: max, output: notes.join("\n"), tests: Vec::new() };
+        return ResultsJson { score: 0.0, max_score: max, output: notes.join("\n"), tests: Vec::new(), extra_data };
     }
     let mut tests = Vec::new();
     for (result, item) in r.results.iter().zip(&class.key.items) {
@@ -259,5 +291,5 @@ pub fn results_json<'a>(class: &Class, r: &'a Record) -> ResultsJson<'a> {
         });
     }
     let total = format!("{} of {} points.", number(r.score()), number(max));
-    ResultsJson { score: r.score(), max_score: max, output: if notes.is_empty() { total } else { format!("{total}\n{}", notes.join("\n")) }, tests }
+    ResultsJson { score: r.score(), max_score: max, output: if notes.is_empty() { total } else { format!("{total}\n{}", notes.join("\n")) }, tests, extra_data }
 }

@@ -1,7 +1,8 @@
 //! The grader: hand-ins in, results and a gradebook out, from the course's own key.
 //!
 //! In: a [`Course`](lectern_lesson::Course) and a folder (or `.zip`) of hand-ins, one
-//! folder per student. Out: `gradebook.sqlite` (every hand-in and result; the source of
+//! folder per student, or an LMS download (Canvas's flat zip, Moodle's folders) grouped
+//! by student. Out: `gradebook.sqlite` (every hand-in and result; the source of
 //! everything else), `gradebook.csv`, `students/<id>/results.json` and `report.html`.
 //!
 //! It knows the course model and asks the runner to run code; it must never know the
@@ -13,6 +14,7 @@ pub mod batch;
 pub mod code;
 pub mod error;
 pub mod export;
+pub mod groups;
 pub mod handin;
 pub mod key;
 pub mod overrides;

@@ -77,6 +77,7 @@ pub fn render(class: &Class) -> String {
     item_table(&mut h, &stats);
     item_details(&mut h, class, &stats);
     flagged(&mut h, class);
+    groups(&mut h, class);
     overrides(&mut h, class);
     errors(&mut h, class);
     notes(&mut h, class);
@@ -122,7 +123,7 @@ fn header(h: &mut String, class: &Class, stats: &ClassStats) {
         let _ = writeln!(h, "<p class=\"note\">Code run with {}.</p>", esc(environment));
     }
     h.push_str(
-        "<nav aria-label=\"Contents\"><ul><li><a href=\"#distribution\">Distribution</a></li><li><a href=\"#items\">Item analysis</a></li><li><a href=\"#details\">Item details</a></li><li><a href=\"#review\">Flagged for review</a></li><li><a href=\"#overrides\">Overrides</a></li><li><a href=\"#errors\">Error rows</a></li><li><a href=\"#notes\">Notes</a></li></ul></nav>\n</header>\n",
+        "<nav aria-label=\"Contents\"><ul><li><a href=\"#distribution\">Distribution</a></li><li><a href=\"#items\">Item analysis</a></li><li><a href=\"#details\">Item details</a></li><li><a href=\"#review\">Flagged for review</a></li><li><a href=\"#groups\">Answer groups</a></li><li><a href=\"#overrides\">Overrides</a></li><li><a href=\"#errors\">Error rows</a></li><li><a href=\"#notes\">Notes</a></li></ul></nav>\n</header>\n",
     );
 }
 
@@ -345,6 +346,55 @@ fn flagged(h: &mut String, class: &Class) {
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Each step's answers in groups of near-identical ones ([`crate::groups`]), the
+/// largest first, each with the `[[group]]` that grades the whole group.
+fn groups(h: &mut String, class: &Class) {
+    h.push_str("<section id=\"groups\">\n<h2>Answer groups</h2>\n");
+    let steps: Vec<_> = class.key.items.iter().filter(|i| i.kind == "challenge step").collect();
+    if steps.is_empty() {
+        h.push_str("<p class=\"muted\">The course has no challenge steps.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<p class=\"note\">Near-identical answers to a step (the same words, give or take punctuation, case, spacing and a changed word or two) form a group: read one answer, and grade the whole group by copying its <code>[[group]]</code> into <code>overrides.toml</code> with the points and comment you choose. A student's own <code>[[override]]</code> wins over a group.</p>\n");
+    for item in steps {
+        let answers: Vec<(&str, &crate::ItemResult)> =
+            class.graded().filter_map(|r| r.results.iter().find(|x| x.item == item.id).map(|x| (r.student.as_str(), x))).filter(|(_, x)| !x.answer.trim().is_empty()).collect();
+        let texts: Vec<&str> = answers.iter().map(|(_, x)| x.answer.as_str()).collect();
+        let mut groups = crate::groups::group(&texts);
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        let shared: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
+        let _ = writeln!(h, "<h3>{}</h3>\n<p class=\"note\">{} answer{} in {} group{}; {} group{} of two or more.</p>", esc(&item.id), answers.len(), plural(answers.len()), groups.len(), plural(groups.len()), shared.len(), plural(shared.len()));
+        if shared.is_empty() {
+            continue;
+        }
+        h.push_str("<table>\n<thead><tr><th class=\"num\">Students</th><th>Answer (first of the group)</th><th class=\"num\">Scores</th><th>Who</th><th>Grade the group</th></tr></thead>\n<tbody>\n");
+        for members in shared {
+            let (_, first) = answers[members[0]];
+            let scores: Vec<f64> = members.iter().map(|m| answers[*m].1.score).collect();
+            let (low, high) = scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, hi), s| (l.min(*s), hi.max(*s)));
+            let range = if low == high { number(low) } else { format!("{}–{}", number(low), number(high)) };
+            let who: Vec<String> = members.iter().map(|m| esc(answers[*m].0)).collect();
+            let snippet = format!(
+                "[[group]]\nitem = {}\nanswer = {}\npoints = {}\ncomment = \"\"",
+                toml::Value::String(item.id.clone()),
+                toml::Value::String(first.answer.clone()),
+                number(first.score)
+            );
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{range} / {}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                members.len(),
+                quote(&first.answer),
+                number(item.max_points),
+                who.join(", "),
+                esc(&snippet)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 fn overrides(h: &mut String, class: &Class) {

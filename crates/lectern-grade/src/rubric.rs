@@ -67,11 +67,10 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
         // has no span to judge; it earns as before.
         let written_only = spans.is_empty() && item.accept.iter().any(|m| m.find_in(&answer));
         let hit = free.is_some() || written_only;
-        if !hit {
-            if let Some(cue) = spans.iter().find_map(|span| negated(folded, span).map(|cue| (cue, &folded[span.clone()]))) {
+        if !hit
+            && let Some(cue) = spans.iter().find_map(|span| negated(folded, span).map(|cue| (cue, &folded[span.clone()]))) {
                 under_negation.push(format!("`{}` … `{}`", cue.0, cue.1));
             }
-        }
         if hit {
             result.score += item.points;
         } else if !item.feedback.is_empty() {

@@ -6,7 +6,7 @@
 //! rest. WAL with `synchronous=NORMAL` keeps that across a killed process (a commit is
 //! in the log before the call returns) without an fsync per hand-in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -15,8 +15,15 @@ use serde::{Deserialize, Serialize};
 use crate::key::{ItemKind, Key};
 use crate::{CaseOutcome, GradeError, ItemResult};
 
-/// Bumped when the tables change; an older gradebook is refused, not misread.
-const SCHEMA: &str = "1";
+/// Bumped when the tables change; a newer gradebook is refused, not misread, and an older
+/// one is brought up to date when opened (schema 1 had no `late` column: its hand-ins
+/// read as carrying no LATE mark, as they did not).
+const SCHEMA: &str = "2";
+
+/// Canvas's LATE marks by hand-in source: `true` for a hand-in Canvas marked late, `false`
+/// for one it did not. A hand-in whose layout carries no such mark (a student's own
+/// folder, Moodle's download) is absent; the gradebook keeps it as `NULL`.
+pub type LateMarks = BTreeMap<String, bool>;
 
 /// What the exports need of the key, kept in the gradebook so that they need no course.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,7 +132,8 @@ impl Store {
                  graded_under TEXT NOT NULL,
                  error TEXT,
                  notes TEXT NOT NULL,
-                 score REAL NOT NULL
+                 score REAL NOT NULL,
+                 late INTEGER
              );
              CREATE TABLE IF NOT EXISTS results (
                  source TEXT NOT NULL REFERENCES handins(source) ON DELETE CASCADE,
@@ -148,12 +156,37 @@ impl Store {
         )
         .map_err(db)?;
         let store = Store { conn, path: path.to_owned() };
-        match store.meta("schema")? {
+        match store.meta("schema")?.as_deref() {
             None => store.set_meta("schema", SCHEMA)?,
-            Some(s) if s == SCHEMA => {}
+            Some(SCHEMA) => {}
+            Some("1") => store.migrate_from_1()?,
             Some(s) => return Err(GradeError::Incompatible { path: path.to_owned(), message: format!("written by another version of Lectern (schema {s}, this one reads {SCHEMA}); grade into a new folder") }),
         }
         Ok(store)
+    }
+
+    /// Schema 1 → 2: the `late` column, `NULL` for every hand-in recorded (no layout that
+    /// carried a LATE mark was read then). In one transaction, and only once however many
+    /// connections open the gradebook at the same time.
+    fn migrate_from_1(&self) -> Result<(), GradeError> {
+        let db = self.err();
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(&db)?;
+        let done = (|| -> Result<(), rusqlite::Error> {
+            let schema: String = self.conn.query_row("SELECT value FROM meta WHERE name = 'schema'", [], |r| r.get(0))?;
+            let has_late: bool = self.conn.query_row("SELECT count(*) > 0 FROM pragma_table_info('handins') WHERE name = 'late'", [], |r| r.get(0))?;
+            if schema == "1" && !has_late {
+                self.conn.execute_batch("ALTER TABLE handins ADD COLUMN late INTEGER")?;
+            }
+            self.conn.execute("UPDATE meta SET value = ?1 WHERE name = 'schema'", [SCHEMA])?;
+            Ok(())
+        })();
+        match done {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(&db),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(db(e))
+            }
+        }
     }
 
     /// Checkpoints the write-ahead log into the database file and closes it, leaving one
@@ -205,8 +238,14 @@ impl Store {
     }
 
     /// Records hand-ins, each with all its results, and code runs, in one transaction:
-    /// after a crash each hand-in is in the gradebook whole or not at all.
+    /// after a crash each hand-in is in the gradebook whole or not at all. None of them
+    /// carries a LATE mark.
     pub fn put_many(&mut self, records: &[Record], runs: &[CodeRun]) -> Result<(), GradeError> {
+        self.put_marked(records, &LateMarks::new(), runs)
+    }
+
+    /// [`Store::put_many`], each hand-in with its LATE mark from `late` (none where absent).
+    pub fn put_marked(&mut self, records: &[Record], late: &LateMarks, runs: &[CodeRun]) -> Result<(), GradeError> {
         let path = self.path.clone();
         let db = move |e: rusqlite::Error| GradeError::Database { path: path.clone(), message: e.to_string() };
         let tx = self.conn.transaction().map_err(&db)?;
@@ -214,9 +253,9 @@ impl Store {
             let mut delete = tx.prepare_cached("DELETE FROM results WHERE source = ?1").map_err(&db)?;
             let mut handin = tx
                 .prepare_cached(
-                    "INSERT INTO handins (source, student, content_hash, graded_under, error, notes, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO handins (source, student, content_hash, graded_under, error, notes, score, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT(source) DO UPDATE SET student = excluded.student, content_hash = excluded.content_hash, graded_under = excluded.graded_under,
-                         error = excluded.error, notes = excluded.notes, score = excluded.score",
+                         error = excluded.error, notes = excluded.notes, score = excluded.score, late = excluded.late",
                 )
                 .map_err(&db)?;
             let mut result = tx.prepare_cached("INSERT INTO results (source, position, item, score, max_score, answer, feedback, flag, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(&db)?;
@@ -224,7 +263,16 @@ impl Store {
             for record in records {
                 delete.execute([&record.source]).map_err(&db)?;
                 handin
-                    .execute(params![record.source, record.student, record.content_hash, record.graded_under, record.error, serde_json::to_string(&record.notes).unwrap_or_default(), record.score()])
+                    .execute(params![
+                        record.source,
+                        record.student,
+                        record.content_hash,
+                        record.graded_under,
+                        record.error,
+                        serde_json::to_string(&record.notes).unwrap_or_default(),
+                        record.score(),
+                        late.get(&record.source)
+                    ])
                     .map_err(&db)?;
                 for (i, r) in record.results.iter().enumerate() {
                     result
@@ -300,6 +348,13 @@ impl Store {
         Ok(records)
     }
 
+    /// The LATE mark of every recorded hand-in that carries one.
+    pub fn late_marks(&self) -> Result<LateMarks, GradeError> {
+        let mut stmt = self.conn.prepare("SELECT source, late FROM handins WHERE late IS NOT NULL").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// A cached run of one exercise's code, if the same code ran under the same key.
     pub fn code_run(&self, exercise_key: &str, code_hash: &str) -> Result<Option<Vec<CaseOutcome>>, GradeError> {
         let json: Option<String> = self
@@ -310,9 +365,11 @@ impl Store {
         Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
-    /// Copies every hand-in and code run of `other` into this gradebook (shard merge).
+    /// Copies every hand-in (with its LATE mark) and code run of `other` into this
+    /// gradebook (shard merge).
     pub fn absorb(&mut self, other: &Store) -> Result<(), GradeError> {
         let records = other.records()?;
+        let late = other.late_marks()?;
         let mut runs = Vec::new();
         {
             let mut stmt = other.conn.prepare("SELECT exercise_key, code_hash, outcomes FROM code_runs").map_err(other.err())?;
@@ -322,6 +379,6 @@ impl Store {
                 runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default() });
             }
         }
-        self.put_many(&records, &runs)
+        self.put_marked(&records, &late, &runs)
     }
 }

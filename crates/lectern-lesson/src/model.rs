@@ -499,6 +499,14 @@ impl Property {
     pub fn parse(s: &str) -> Option<Self> {
         Property::ALL.into_iter().find(|p| p.name() == s)
     }
+
+    /// Whether a function that computes nothing (returns zeros, or any constant of the
+    /// right shape) passes the check: the invariance checks compare the student's
+    /// outputs with each other, never with the reference. Their points depend on the
+    /// exercise's value cases (the grader weighs them by the share passed).
+    pub fn constant_passes(self) -> bool {
+        matches!(self, Property::NoFutureLeak | Property::PaddingRespected | Property::BatchIndependent)
+    }
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ enum Command {
         /// The course folder.
         #[arg(required = true)]
         course: Option<PathBuf>,
-        /// A folder with one folder per student, or a .zip of such folders.
+        /// A folder with one folder per student, a .zip of such folders, or an LMS download as it comes: Canvas's flat "Download Submissions" zip or Moodle's "Download all submissions" (folders or flat).
         #[arg(required = true)]
         submissions: Option<PathBuf>,
         /// Where the gradebook and its exports go (overrides.toml there is read too).
