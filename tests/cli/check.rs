@@ -94,3 +94,16 @@ fn a_missing_or_stale_lock_is_a_warning_and_grading_refuses_a_stale_one() {
     assert!(text.contains("requirements.lock does not match `[runner] requirements`"), "{text}");
     let _ = fs::remove_dir_all(&tmp);
 }
+
+/// Links between pages: to a lesson, an anchor on it or on this page, or a file of the
+/// course. Each dead one is a warning naming what exists; `--deny-warnings` fails.
+#[test]
+fn dead_links_are_reported_with_what_exists() {
+    let dir = root().join("tests/fixtures/links");
+    let output = lectern(&dir, &["check", "--deny-warnings", "course"]);
+    let text = transcript(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    snapshot::compare(&dir.join("expected.txt"), &text).unwrap_or_else(|e| panic!("{e}"));
+    // The links that work are not reported: the warnings are on line 12 and 13 only.
+    assert_eq!(text.matches(": warning: ").count(), 5, "{text}");
+}

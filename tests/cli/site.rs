@@ -201,3 +201,70 @@ fn a_built_site_loads_nothing_from_another_host() {
     assert!(js.len() < 16 * 1024, "the page script grew to {} bytes", js.len());
     let _ = fs::remove_dir_all(&tmp);
 }
+
+/// Every `id="…"` of an HTML page, in order.
+fn page_ids(html: &str) -> Vec<String> {
+    html.split(" id=\"").skip(1).filter_map(|rest| rest.split('"').next().map(str::to_owned)).collect()
+}
+
+/// A lesson renders as one document: footnotes referenced from a callout, a card, a quiz
+/// prompt and an explanation are numbered once for the page and linked both ways; link
+/// definitions reach every construct; headings get GitHub ids (CJK kept, repeats
+/// numbered); the title's formula renders in `<h1>` and is plain text in `<title>`; a
+/// fence on a list item's line and `<!--` shown in code hide no quiz; bold around CJK
+/// punctuation is bold.
+#[test]
+fn a_lesson_is_one_document() {
+    let tmp = tempdir("one-document");
+    let course = root().join("tests/fixtures/site/one-document");
+    let output = lectern(&root(), &["check", "--deny-warnings", &course.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    build(&course, &tmp.join("site"), "practice");
+    let page = fs::read_to_string(tmp.join("site/01-cost.html")).expect("page");
+    let article = &page[page.find("<article").expect("article")..];
+    assert!(!article.contains("[^"), "a footnote reference printed literally");
+    for (n, refs) in [(1, 3), (2, 2)] {
+        assert!(page.contains(&format!("<li id=\"fn-{n}\">")), "footnote {n} listed");
+        for k in 1..=refs {
+            assert!(page.contains(&format!("href=\"#fn-{n}\" id=\"fnref-{n}-{k}\"")), "reference {k} to footnote {n}");
+            assert!(page.contains(&format!("href=\"#fnref-{n}-{k}\"")), "back link to reference {k} of footnote {n}");
+        }
+    }
+    assert_eq!(page.matches("<section class=\"footnotes\"").count(), 1);
+    assert_eq!(page.matches("href=\"https://example.com/length\"").count(), 2, "the link definition reaches the callout");
+    for id in ["example", "example-1", "自注意力代價", "read", "quiz-q1"] {
+        assert!(page_ids(&page).iter().any(|i| i == id), "no id {id}: {:?}", page_ids(&page));
+    }
+    assert!(page.contains("<title>The cost of O(n^2) attention · DOC</title>"), "plain title");
+    assert!(page.contains("<h1>The cost of <math"), "the title's formula renders");
+    assert!(page.contains("「<strong>自注意力</strong>」機制與<strong>縮放不可省略</strong>。否則"), "CJK bold");
+    assert!(page.contains("data-quiz=\"q1\""), "the quiz after the list fence and the comment in code");
+    let index = fs::read_to_string(tmp.join("site/index.html")).expect("index");
+    assert!(index.contains("The cost of O(n^2) attention") && !index.contains("$O(n^2)$"), "plain title in the index");
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+/// No page of any course Lectern ships or tests has an id twice, and every id the lesson
+/// crate says a page has (what `check` tests links against) is on the page.
+#[test]
+fn ids_are_unique_on_every_page_and_check_knows_them_all() {
+    let tmp = tempdir("unique-ids");
+    for (i, course) in ["courses/ai012", "courses/guide", "tests/fixtures/site/one-document", ELEMENTS].iter().enumerate() {
+        let course = root().join(course);
+        let out = tmp.join(i.to_string());
+        build(&course, &out, "practice");
+        let loaded = lectern_lesson::load_course(&course);
+        for lesson in &loaded.course.lessons {
+            let page = fs::read_to_string(out.join(format!("{}.html", lesson.id))).expect("page");
+            let ids = page_ids(&page);
+            let mut seen = std::collections::BTreeSet::new();
+            for id in &ids {
+                assert!(seen.insert(id), "{}: id `{id}` twice", lesson.id);
+            }
+            for anchor in &lesson.anchors {
+                assert!(seen.contains(anchor), "{}: check knows `{anchor}`, the page does not have it: {ids:?}", lesson.id);
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&tmp);
+}

@@ -342,7 +342,58 @@ impl Loader<'_> {
         });
     }
 
+    /// Links between the course's pages: a lesson page (`02-x.html`), an anchor on it or
+    /// on this page (`#example-1`, [`crate::anchors`]), or a file of the course. A link
+    /// to something that does not exist is a warning (an error under `-D`).
+    fn check_links(&mut self, course: &Course) {
+        let pages: BTreeMap<&str, &Lesson> = course.lessons.iter().map(|l| (l.id.as_str(), l)).collect();
+        let mut found = Vec::new();
+        for lesson in &course.lessons {
+            for (span, dest) in &lesson.links {
+                let dest = dest.trim();
+                // A scheme (`https:`, `mailto:`) or a site-absolute path: not ours to check.
+                let scheme = dest.find(':').is_some_and(|i| dest[..i].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) && i > 0);
+                if scheme || dest.starts_with('/') || dest.is_empty() {
+                    continue;
+                }
+                let (path, fragment) = dest.split_once('#').unwrap_or((dest, ""));
+                let path = path.split('?').next().unwrap_or("").trim_start_matches("./");
+                let target: Option<&Lesson> = if path.is_empty() {
+                    Some(lesson)
+                } else if let Some(page) = path.strip_suffix(".html") {
+                    if page == "index" {
+                        None
+                    } else if let Some(l) = pages.get(page) {
+                        Some(l)
+                    } else {
+                        found.push(Diagnostic::warning(&lesson.file, *span, format!("this link goes to `{path}`, but the course has no lesson `{page}` (its pages: {})", pages.keys().map(|p| format!("{p}.html")).collect::<Vec<_>>().join(", "))));
+                        continue;
+                    }
+                } else {
+                    let file = self.root.join(&lesson.file).parent().map(|d| d.join(path));
+                    if let Some(stem) = path.strip_suffix(".md").filter(|p| pages.contains_key(p)) {
+                        found.push(Diagnostic::warning(&lesson.file, *span, format!("this link goes to the lesson's source `{path}`; the site has `{stem}.html`")));
+                    } else if !file.is_some_and(|f| f.exists()) {
+                        found.push(Diagnostic::warning(&lesson.file, *span, format!("this link goes to `{path}`, which is not a file of the course (relative to {})", lesson.file.parent().map_or(String::new(), |p| p.display().to_string()))));
+                    }
+                    continue;
+                };
+                if let Some(target) = target
+                    && !fragment.is_empty()
+                    && !target.anchors.iter().any(|a| a == fragment)
+                {
+                    let mut near: Vec<&str> = target.anchors.iter().map(String::as_str).filter(|a| !a.starts_with("fn-")).collect();
+                    near.sort_unstable();
+                    near.truncate(12);
+                    found.push(Diagnostic::warning(&lesson.file, *span, format!("this link goes to `#{fragment}` on `{}.html`, which has no such id (ids there: {})", target.id, near.join(", "))));
+                }
+            }
+        }
+        self.diagnostics.extend(found);
+    }
+
     fn cross_checks(&mut self, course: &Course) {
+        self.check_links(course);
         // Quizzes and challenges share one ID space: hand-ins name them by ID.
         let mut seen: BTreeMap<&str, (&Path, Span, &str)> = BTreeMap::new();
         let mut found = Vec::new();

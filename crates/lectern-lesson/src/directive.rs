@@ -1,9 +1,12 @@
 //! Fenced-div directives (`::: NAME [ID] [{key=value …}]` … `:::`) found line by line,
 //! before any Markdown parsing, so that Markdown never sees a directive line.
 //!
-//! A directive line starts at column 0 with three or more colons. Lines inside fenced
-//! code are never directive lines. The result is a tree whose leaves are byte ranges of
-//! Markdown text.
+//! A directive line starts at column 0 with three or more colons. Lines inside code
+//! blocks and HTML comment blocks are never directive lines: where those are is read
+//! from CommonMark's own block structure (pulldown-cmark over the whole lesson), so a
+//! fence opened on a list item's line or inside a blockquote, or a `<!--` shown inside
+//! code, is what CommonMark says it is. The result is a tree whose leaves are byte
+//! ranges of Markdown text.
 
 use std::borrow::Cow;
 
@@ -66,7 +69,6 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     // The root's content is stack[0]; open directives follow.
     let mut stack: Vec<(Option<Node<'_>>, Vec<Content<'_>>)> = Vec::with_capacity(8);
     stack.push((None, Vec::with_capacity(16)));
-    let mut fence: Option<(u8, usize, Span)> = None;
     // Where the run of text lines being read started.
     let mut run = start;
 
@@ -75,18 +77,21 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     // line that does not start with one to the next line.
     let bytes = text.as_bytes();
     let line_end = |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i + 1);
-    let comments = html_comments(text, start);
-    let mut comment = 0;
+    let (opaque, unclosed) = opaque_blocks(text, start);
+    if let Some(span) = unclosed {
+        problems.push(Problem::UnclosedFence(span));
+    }
+    let mut block = 0;
     // Where the search for the next such byte goes on.
     let mut from = start;
-    while let Some(i) = memchr::memchr3(b':', b'`', b'~', &bytes[from..]) {
+    while let Some(i) = memchr::memchr(b':', &bytes[from..]) {
         let at = from + i;
-        // A commented-out directive is not a directive (outside code only).
-        while comment < comments.len() && comments[comment].1 <= at {
-            comment += 1;
+        // Inside code or a commented-out block: not a directive.
+        while block < opaque.len() && opaque[block].1 <= at {
+            block += 1;
         }
-        if fence.is_none() && comments.get(comment).is_some_and(|&(s, _)| s <= at) {
-            from = comments[comment].1;
+        if opaque.get(block).is_some_and(|&(s, _)| s <= at) {
+            from = opaque[block].1;
             continue;
         }
         // Back over at most three spaces: a line start must come next (O(1) a byte).
@@ -95,7 +100,7 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
             line_start -= 1;
         }
         let indent = at - line_start;
-        if (line_start > start && bytes[line_start - 1] != b'\n') || indent > 3 || (indent > 0 && bytes[at] == b':') {
+        if (line_start > start && bytes[line_start - 1] != b'\n') || indent > 0 {
             from = line_end(at);
             continue;
         }
@@ -103,16 +108,6 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
         from = pos;
         let bare = text[line_start..pos].trim_end_matches(['\n', '\r']);
         let line_span = Span::new(line_start, line_start + bare.len());
-        if let Some((ch, len, _)) = fence {
-            if closes_fence(bare, ch, len) {
-                fence = None;
-            }
-            continue;
-        }
-        if let Some((ch, len)) = opens_fence(bare) {
-            fence = Some((ch, len, line_span));
-            continue;
-        }
         let colons = bare.bytes().take_while(|&b| b == b':').count();
         if colons < 3 {
             continue;
@@ -151,9 +146,6 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
         }
     }
     push_text(&mut stack, run, text.len());
-    if let Some((_, _, span)) = fence {
-        problems.push(Problem::UnclosedFence(span));
-    }
     // Close whatever is still open at the end of the file (close stays `None`).
     while stack.len() > 1 {
         if let Some((Some(mut node), content)) = stack.pop() {
@@ -167,26 +159,45 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     (root, problems)
 }
 
-/// `<!-- … -->` comments that start a line: (start, end) byte ranges.
-fn html_comments(text: &str, start: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut from = start;
-    // Most lessons hold no `<` at all: look for that byte, then for the rest.
-    while let Some(i) = memchr::memchr(b'<', &bytes[from..]) {
-        let at = from + i;
-        if !bytes[at..].starts_with(b"<!--") {
-            from = at + 1;
-            continue;
-        }
-        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-        let end = memchr::memmem::find(&bytes[at + 4..], b"-->").map_or(text.len(), |e| at + 4 + e + 3);
-        if at - line_start <= 3 && bytes[line_start..at].iter().all(|&b| b == b' ') {
-            out.push((at, end));
-        }
-        from = end.max(at + 4);
+/// The byte ranges of `text[start..]` where no directive line can be: code blocks
+/// (fenced or indented, at any depth of lists and blockquotes) and HTML blocks that are
+/// comments, as CommonMark parses the whole lesson; and the opening line of a fenced
+/// block the file never closes (everything after it is code).
+///
+/// Directive lines parse as paragraph text here, which never opens or closes code, so
+/// the ranges are the ones the lesson's Markdown has with or without them.
+fn opaque_blocks(text: &str, start: usize) -> (Vec<(usize, usize)>, Option<Span>) {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    let body = &text[start..];
+    // Most lessons hold no code and no comment at all: nothing to parse for.
+    if !body.contains("```") && !body.contains("~~~") && !body.contains("<!--") && !body.contains("\n    ") && !body.contains("\n\t") && !body.starts_with("    ") && !body.starts_with('\t') {
+        return (Vec::new(), None);
     }
-    out
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut unclosed = None;
+    for (event, range) in Parser::new_ext(body, crate::markdown::options()).into_offset_iter() {
+        let (s, e) = (start + range.start, start + range.end);
+        match event {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                if let CodeBlockKind::Fenced(_) = kind {
+                    let block = &text[s..e];
+                    let opener = block.lines().next().unwrap_or("").trim_start_matches(|c: char| c != '`' && c != '~');
+                    let (ch, len) = (opener.as_bytes().first().copied().unwrap_or(b'`'), opener.bytes().take_while(|b| *b == b'`' || *b == b'~').count());
+                    let last = block.trim_end_matches(['\n', '\r']).lines().last().unwrap_or("").trim();
+                    let closed = block.lines().count() > 1 && last.bytes().all(|b| b == ch) && last.len() >= len;
+                    if !closed && e >= text.len() && unclosed.is_none() {
+                        let first = block.lines().next().unwrap_or("");
+                        unclosed = Some(Span::new(s, s + first.len()));
+                    }
+                }
+                out.push((s, e));
+            }
+            Event::Start(Tag::HtmlBlock) if text[s..e].trim_start().starts_with("<!--") => out.push((s, e)),
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    (out, unclosed)
 }
 
 fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, end: usize) {
@@ -200,37 +211,6 @@ fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, e
             return;
         }
     content.push(Content::Text(Span::new(start, end)));
-}
-
-/// A CommonMark fence opener: up to three spaces, then ``` or ~~~ (three or more).
-fn opens_fence(line: &str) -> Option<(u8, usize)> {
-    let indent = line.bytes().take_while(|&b| b == b' ').count();
-    if indent > 3 {
-        return None;
-    }
-    let rest = &line[indent..];
-    let ch = *rest.as_bytes().first()?;
-    if ch != b'`' && ch != b'~' {
-        return None;
-    }
-    let len = rest.bytes().take_while(|&b| b == ch).count();
-    if len < 3 {
-        return None;
-    }
-    if ch == b'`' && rest[len..].contains('`') {
-        return None;
-    }
-    Some((ch, len))
-}
-
-fn closes_fence(line: &str, ch: u8, len: usize) -> bool {
-    let indent = line.bytes().take_while(|&b| b == b' ').count();
-    if indent > 3 {
-        return false;
-    }
-    let rest = &line[indent..];
-    let n = rest.bytes().take_while(|&b| b == ch).count();
-    n >= len && rest[n..].trim().is_empty()
 }
 
 type LineError = (Span, String);

@@ -67,6 +67,9 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
             let part = markdown::outline(text, text, run, &mut p.sink);
             merged.blocks.extend(part.blocks);
             merged.link_definitions.extend(part.link_definitions);
+            merged.footnote_definitions.extend(part.footnote_definitions);
+            merged.links.extend(part.links);
+            merged.headings.extend(part.headings);
         }
         merged
     } else {
@@ -90,6 +93,12 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
         link_definitions.push_str(text[def.range()].trim_end());
         link_definitions.push('\n');
     }
+    let mut footnote_definitions = String::new();
+    for def in &p.outline.footnote_definitions {
+        footnote_definitions.push_str(text[def.range()].trim_end());
+        footnote_definitions.push_str("\n\n");
+    }
+    let anchors = p.anchors(&blocks);
     let lesson = Lesson {
         id: id.to_string(),
         file: file.to_path_buf(),
@@ -97,6 +106,10 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
         number: front.lesson,
         blocks,
         link_definitions,
+        footnote_definitions,
+        anchors,
+        explicit_ids: p.outline.headings.iter().filter_map(|(_, id, _)| id.clone()).collect(),
+        links: p.outline.links.clone(),
     };
     Parsed { value: lesson, diagnostics: p.sink.diagnostics }
 }
@@ -255,6 +268,43 @@ impl<'a> LessonParser<'a> {
 
     /// Structural rules that hold whatever the directive means: known names, closed,
     /// in an allowed parent.
+    /// Every id the lesson's page holds ([`crate::anchors`]): quiz and challenge anchors,
+    /// footnotes, explicit heading ids (one used twice is an error), then every other
+    /// heading's generated id in reading order.
+    fn anchors(&mut self, blocks: &[Block]) -> Vec<String> {
+        let mut ids = crate::anchors::Ids::default();
+        let mut out = Vec::new();
+        for b in blocks {
+            let id = match b {
+                Block::Quiz(q) => crate::anchors::quiz(&q.id),
+                Block::Challenge(c) => crate::anchors::challenge(&c.id),
+                _ => continue,
+            };
+            ids.take(&id);
+            out.push(id);
+        }
+        for n in 1..=self.outline.footnote_definitions.len() {
+            ids.take(&crate::anchors::footnote(n));
+            out.push(crate::anchors::footnote(n));
+        }
+        let headings = self.outline.headings.clone();
+        for (span, explicit, _) in &headings {
+            if let Some(id) = explicit {
+                if ids.take(id) {
+                    out.push(id.clone());
+                } else {
+                    self.sink.error(*span, format!("the id `{id}` is used twice on this page (by another heading, a quiz or challenge anchor, a footnote, or the page itself); ids must be unique"));
+                }
+            }
+        }
+        for (_, explicit, text) in &headings {
+            if explicit.is_none() {
+                out.push(ids.heading(text));
+            }
+        }
+        out
+    }
+
     fn check_tree(&mut self, content: &[Content], parent: Option<&str>) {
         for c in content {
             let Content::Node(node) = c else { continue };
@@ -496,6 +546,14 @@ impl<'a> LessonParser<'a> {
                 if !options.iter().any(|o| o.correct) {
                     self.sink.error(list, "quiz has no correct option: mark at least one with `- [x]`");
                     return None;
+                }
+                for (i, o) in options.iter().enumerate() {
+                    if let Some(first) = options[..i].iter().find(|p| rendered_form(&p.text) == rendered_form(&o.text)) {
+                        self.sink.error(o.span, format!("option {} reads the same as option {} once rendered: a student cannot tell them apart", o.letter, first.letter));
+                    }
+                }
+                if options.len() > 1 && options.iter().all(|o| o.correct) {
+                    self.sink.warning(list, "every option is marked correct: choosing all of them earns full points without reading the question");
                 }
                 let policy = match attrs.get("policy") {
                     Some(a) => match ChoicePolicy::parse(&a.value) {
@@ -888,4 +946,26 @@ mod tests {
         }
         assert!(simple_front_matter(cases[0]).is_some(), "the usual shape takes the fast path");
     }
+}
+
+/// An option's text as a reader sees it: its Markdown's inline events with the source's
+/// spelling of markup dropped (`**a**` and `__a__` are one), spaces collapsed.
+fn rendered_form(md: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut out = String::new();
+    for e in Parser::new_ext(md, crate::markdown::options()) {
+        match e {
+            Event::Text(t) => out.extend(t.split_whitespace().collect::<Vec<_>>().join(" ").chars()),
+            Event::Code(t) => out.push_str(&format!("`{t}`")),
+            Event::InlineMath(t) => out.push_str(&format!("${t}$")),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::Start(Tag::Emphasis) => out.push_str("<em>"),
+            Event::Start(Tag::Strong) => out.push_str("<strong>"),
+            Event::Start(Tag::Link { dest_url, .. }) => out.push_str(&format!("<a {dest_url}>")),
+            Event::End(_) => out.push_str("</>"),
+            Event::Start(Tag::Paragraph) => {}
+            other => out.push_str(&format!("{other:?}")),
+        }
+    }
+    out.trim().to_owned()
 }

@@ -7,6 +7,7 @@
 //! command line. The site, the runner and the grader all read the model it builds, so
 //! the answer key they use is exactly the one the author wrote.
 
+pub mod anchors;
 pub mod answer;
 pub mod course;
 pub mod diag;

@@ -98,6 +98,12 @@ pub(crate) struct Outline<'t> {
     pub blocks: Vec<TopBlock<'t>>,
     /// Where the run's link reference definitions (`[label]: url`) stand.
     pub link_definitions: Vec<Span>,
+    /// Where the run's footnote definitions (`[^label]: …`) stand.
+    pub footnote_definitions: Vec<Span>,
+    /// Every link's destination and where the link stands.
+    pub links: Vec<(Span, String)>,
+    /// Every heading: its span, explicit `{#id}` if any, and its text.
+    pub headings: Vec<(Span, Option<String>, String)>,
 }
 
 /// Reads `parse_text[span]` as a Markdown run. `parse_text` is the file with directive
@@ -118,8 +124,25 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
     // The `$`s that stayed text in the paragraph (cell, heading, item) being read.
     let mut stray: Vec<usize> = Vec::new();
 
+    let mut footnote_definitions = Vec::new();
+    let mut links = Vec::new();
+    let mut headings = Vec::new();
+    let mut heading: Option<(Span, Option<String>, String)> = None;
     let mut events = Parser::new_ext(text, options()).into_offset_iter();
     for (event, range) in events.by_ref() {
+        match &event {
+            Event::Start(Tag::FootnoteDefinition(_)) => footnote_definitions.push(Span::from(range.clone()).shift(base)),
+            Event::Start(Tag::Link { dest_url, .. }) => links.push((Span::from(range.clone()).shift(base), dest_url.to_string())),
+            Event::Start(Tag::Heading { id, .. }) => heading = Some((Span::from(range.clone()).shift(base), id.as_ref().map(|i| i.to_string()), String::new())),
+            // A heading's id is made from its text and code, not its formulas.
+            Event::Text(t) | Event::Code(t) if heading.is_some() => {
+                if let Some((_, _, text)) = heading.as_mut() {
+                    text.push_str(t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => headings.extend(heading.take()),
+            _ => {}
+        }
         match event {
             Event::Start(tag) => {
                 in_code_block |= matches!(tag, Tag::CodeBlock(_));
@@ -212,7 +235,7 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
     let mut link_definitions: Vec<Span> =
         events.reference_definitions().iter().map(|(_, def)| Span::from(def.span.clone()).shift(base)).collect();
     link_definitions.sort();
-    Outline { blocks, link_definitions }
+    Outline { blocks, link_definitions, footnote_definitions, links, headings }
 }
 
 fn is_text_container(tag: &Tag<'_>) -> bool {

@@ -130,6 +130,18 @@ pub struct Lesson {
     /// lesson's Markdown blocks are rendered apart, and a link may use a label defined
     /// in another block.
     pub link_definitions: String,
+    /// Every footnote definition (`[^label]: …`) of the lesson, a blank line after each:
+    /// a reference in one block may be defined in another, and the page numbers and
+    /// lists them once.
+    pub footnote_definitions: String,
+    /// Every id the lesson's page holds, by [`crate::anchors`]'s rules: headings
+    /// (explicit and generated), quizzes, challenges.
+    pub anchors: Vec<String>,
+    /// The ids headings carry as written (`## Title {#id}`): a page takes them before it
+    /// gives any other heading an id, so that no generated id takes one first.
+    pub explicit_ids: Vec<String>,
+    /// Every link in the lesson's Markdown: where it stands and its destination.
+    pub links: Vec<(crate::diag::Span, String)>,
 }
 
 impl Lesson {

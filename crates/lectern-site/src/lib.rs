@@ -7,6 +7,7 @@
 //! `templates/site/`, compiled into the binary; a course's own `templates/` folder
 //! overrides any of them, or any asset, by file name.
 
+mod cjk;
 pub mod highlight;
 pub mod i18n;
 pub mod output;

@@ -11,7 +11,7 @@ use lectern_lesson::{
 };
 use serde::Serialize;
 
-use crate::render;
+use crate::render::{self, Page};
 
 /// Everything every page knows.
 #[derive(Debug, Serialize)]
@@ -43,7 +43,12 @@ pub struct LessonLink {
 #[derive(Debug, Serialize)]
 pub struct LessonView {
     pub id: String,
+    /// The title as plain text (`<title>`, navigation).
     pub title: String,
+    /// The title as HTML, formulas rendered (the page's `<h1>`).
+    pub title_html: String,
+    /// The page's footnotes, numbered and linked back ([`Page::footnotes`]).
+    pub footnotes: String,
     pub number: Option<u32>,
     /// `AI012 · Lesson 2`.
     pub badge: String,
@@ -79,6 +84,8 @@ pub struct CodeView {
 #[derive(Debug, Serialize)]
 pub struct CardView {
     pub number: usize,
+    /// The card title's id on the page.
+    pub id: String,
     pub title: String,
     pub html: String,
 }
@@ -110,6 +117,8 @@ pub struct OptionView {
 pub struct ChallengeView {
     pub id: String,
     pub title: String,
+    /// The title heading's id on the page.
+    pub title_id: String,
     pub prompt: String,
     pub steps: Vec<StepView>,
 }
@@ -151,7 +160,7 @@ pub fn code_key(code: &CodeBlock) -> String {
 pub fn link(lesson: &Lesson) -> LessonLink {
     LessonLink {
         id: lesson.id.clone(),
-        title: lesson.title.clone(),
+        title: render::plain_text(&lesson.title),
         number: lesson.number,
         href: format!("{}.html", lesson.id),
     }
@@ -172,6 +181,7 @@ impl ViewBuilder<'_> {
 
     pub fn lesson(&self, index: usize) -> LessonView {
         let lesson = &self.course.lessons[index];
+        let page = Page::new(lesson);
         let mut quiz_number = 0;
         let blocks = lesson
             .blocks
@@ -180,7 +190,7 @@ impl ViewBuilder<'_> {
                 if let Block::Quiz(_) = b {
                     quiz_number += 1;
                 }
-                self.block(b, quiz_number, &lesson.link_definitions)
+                self.block(b, quiz_number, &page)
             })
             .collect();
         let code = &self.course.config.code;
@@ -188,9 +198,12 @@ impl ViewBuilder<'_> {
             Some(n) => format!("{code} · {}", self.ui["lesson"].replace("{n}", &n.to_string())),
             None => code.clone(),
         };
+        let footnotes = page.footnotes();
         LessonView {
             id: lesson.id.clone(),
-            title: lesson.title.clone(),
+            title: render::plain_text(&lesson.title),
+            title_html: render::inline(&lesson.title),
+            footnotes,
             number: lesson.number,
             badge,
             blocks,
@@ -199,14 +212,14 @@ impl ViewBuilder<'_> {
         }
     }
 
-    fn blocks_html(&self, blocks: &[Block], defs: &str) -> String {
+    fn blocks_html(&self, blocks: &[Block], page: &Page) -> String {
         // Nested content (card bodies, prompts, solutions) holds Markdown, callouts and
         // code only; render each in place.
         let mut html = String::new();
         for b in blocks {
             match b {
-                Block::Markdown(m) => html.push_str(&render::markdown_with(&m.text, defs)),
-                Block::Callout(c) => html.push_str(&callout_html(c.kind.name(), c.title.as_deref(), &render::markdown_with(&c.body.text, defs))),
+                Block::Markdown(m) => html.push_str(&page.markdown(&m.text)),
+                Block::Callout(c) => html.push_str(&callout_html(c.kind.name(), c.title.as_deref(), &page.markdown(&c.body.text))),
                 Block::Code(c) => html.push_str(&render::code_block(c.lang.as_deref(), &c.text)),
                 _ => {}
             }
@@ -214,13 +227,13 @@ impl ViewBuilder<'_> {
         html
     }
 
-    fn block(&self, block: &Block, quiz_number: usize, defs: &str) -> BlockView {
+    fn block(&self, block: &Block, quiz_number: usize, page: &Page) -> BlockView {
         match block {
-            Block::Markdown(m) => BlockView::Markdown { html: render::markdown_with(&m.text, defs) },
+            Block::Markdown(m) => BlockView::Markdown { html: page.markdown(&m.text) },
             Block::Callout(c) => BlockView::Callout {
                 callout: c.kind.name().to_string(),
                 title: c.title.as_deref().map(render::inline),
-                html: render::markdown_with(&c.body.text, defs),
+                html: page.markdown(&c.body.text),
             },
             Block::Code(c) => {
                 let key = code_key(c);
@@ -238,11 +251,11 @@ impl ViewBuilder<'_> {
                     .cards
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| CardView { number: i + 1, title: render::inline(&c.title), html: self.blocks_html(&c.body, defs) })
+                    .map(|(i, c)| CardView { number: i + 1, id: page.heading_id(&c.title), title: page.inline(&c.title), html: self.blocks_html(&c.body, page) })
                     .collect(),
             },
-            Block::Quiz(q) => BlockView::Quiz(self.quiz(q, quiz_number, defs)),
-            Block::Challenge(c) => BlockView::Challenge(self.challenge(c, defs)),
+            Block::Quiz(q) => BlockView::Quiz(self.quiz(q, quiz_number, page)),
+            Block::Challenge(c) => BlockView::Challenge(self.challenge(c, page)),
             Block::Exercise(e) => match self.course.exercises.get(&e.id) {
                 Some(ex) => BlockView::Exercise(exercise(ex)),
                 None => BlockView::Markdown { html: String::new() },
@@ -250,11 +263,11 @@ impl ViewBuilder<'_> {
         }
     }
 
-    fn quiz(&self, q: &Quiz, number: usize, defs: &str) -> QuizView {
+    fn quiz(&self, q: &Quiz, number: usize, page: &Page) -> QuizView {
         let (input, options, unit) = match &q.answer {
             QuizAnswer::Choice { options, .. } => (
                 if q.answer.is_multiple_choice() { "multiple" } else { "single" },
-                options.iter().map(|o| OptionView { letter: o.letter, html: render::inline(&o.text) }).collect(),
+                options.iter().map(|o| OptionView { letter: o.letter, html: page.inline(&o.text) }).collect(),
                 None,
             ),
             QuizAnswer::Numeric { unit, .. } => ("numeric", Vec::new(), unit.clone()),
@@ -264,21 +277,22 @@ impl ViewBuilder<'_> {
         QuizView {
             id: q.id.clone(),
             number,
-            prompt: self.blocks_html(&q.prompt, defs),
+            prompt: self.blocks_html(&q.prompt, page),
             input,
             options,
             unit,
             points: q.points,
             key: if practice { quiz_key(&q.answer, self.course.config.grading.multiple_choice) } else { None },
-            explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation, defs)),
+            explanation: (practice && !q.explanation.is_empty()).then(|| self.blocks_html(&q.explanation, page)),
         }
     }
 
-    fn challenge(&self, c: &Challenge, defs: &str) -> ChallengeView {
+    fn challenge(&self, c: &Challenge, page: &Page) -> ChallengeView {
         ChallengeView {
             id: c.id.clone(),
-            title: render::inline(&c.title),
-            prompt: self.blocks_html(&c.prompt, defs),
+            title: page.inline(&c.title),
+            title_id: page.heading_id(&c.title),
+            prompt: self.blocks_html(&c.prompt, page),
             steps: c
                 .steps
                 .iter()
@@ -286,8 +300,8 @@ impl ViewBuilder<'_> {
                 .map(|(i, s)| StepView {
                     id: s.id.clone(),
                     number: i + 1,
-                    prompt: self.blocks_html(&s.prompt, defs),
-                    solution: (self.practice() && !s.solution.is_empty()).then(|| self.blocks_html(&s.solution, defs)),
+                    prompt: self.blocks_html(&s.prompt, page),
+                    solution: (self.practice() && !s.solution.is_empty()).then(|| self.blocks_html(&s.solution, page)),
                 })
                 .collect(),
         }
