@@ -5,6 +5,7 @@
 
 mod browser;
 mod check;
+mod commonmark;
 mod contract;
 mod grade;
 mod lms;

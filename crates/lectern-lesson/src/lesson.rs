@@ -90,12 +90,12 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
     let blocks = p.lesson_blocks(&tree);
     let mut link_definitions = String::new();
     for def in &p.outline.link_definitions {
-        link_definitions.push_str(text[def.range()].trim_end());
+        link_definitions.push_str(unquoted(text, *def).trim_end());
         link_definitions.push('\n');
     }
     let mut footnote_definitions = String::new();
     for def in &p.outline.footnote_definitions {
-        footnote_definitions.push_str(text[def.range()].trim_end());
+        footnote_definitions.push_str(unquoted(text, *def).trim_end());
         footnote_definitions.push_str("\n\n");
     }
     let anchors = p.anchors(&blocks);
@@ -968,4 +968,35 @@ fn rendered_form(md: &str) -> String {
         }
     }
     out.trim().to_owned()
+}
+
+/// A definition's source as it reads outside its container: a definition inside a
+/// blockquote or callout has the container's `>` markers on its later lines, which
+/// copied elsewhere would be a blockquote of their own.
+fn unquoted(text: &str, span: Span) -> String {
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let prefix = &text[line_start..span.start];
+    let quotes = prefix.chars().filter(|c| *c == '>').count();
+    if quotes == 0 || !prefix.chars().all(|c| c == '>' || c == ' ' || c == '\t') {
+        return text[span.range()].to_owned();
+    }
+    let mut out = String::new();
+    for (i, line) in text[span.range()].split_inclusive('\n').enumerate() {
+        if i == 0 {
+            out.push_str(line);
+            continue;
+        }
+        // Drop as many `>` markers as the definition's first line stood behind, each
+        // with the one space after it.
+        let mut rest = line;
+        for _ in 0..quotes {
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            match trimmed.strip_prefix('>') {
+                Some(r) => rest = r.strip_prefix(' ').unwrap_or(r),
+                None => break,
+            }
+        }
+        out.push_str(rest);
+    }
+    out
 }
