@@ -59,6 +59,7 @@ fn answers() -> BTreeMap<&'static str, Vec<Value>> {
             "1e3", "1.0e3", "1E3 MiB", "+1000", "1,5", "10,00", "1 0000", "1000 000", "about 1000", "1000 M i B", "0x3E8", "1_000", "١٠٠٠", "1000\u{200b}",
             "\u{a0}1000\u{a0}", "1e400", ".5", "5.", "-", "1.2.3", "1000e", "1000 e", "1,000,000", "1'000", "½", "MiB", "1000 MiB extra", "∞", "NaN",
             "1000\u{85}", "\u{feff}1000", "1000 %", "1,000.0 MiB", "1 000.000 MiB", "1000.", "-1000", "0", "1.000,5",
+            "10³", "10³ MiB", "１０³", "0,001", "01,000", "1000 MiB²", "1000 Mi\u{2014}B", "1e3\u{2009}MiB",
         ]
         .map(String::from),
     );
@@ -182,6 +183,11 @@ fn the_page_and_the_grader_give_every_answer_the_same_verdict() {
     driver.open(&site.join("01-answers.html"));
     let script = format!("const arguments_json = {};\n{TYPE_AND_CHECK}", serde_json::to_string(&serde_json::to_string(&handins).unwrap_or_default()).unwrap_or_default());
     let pages = driver.script(&script);
+    // A student ID the writer must escape too (DEL, a lone surrogate).
+    let hostile = driver.script("localStorage.clear(); const s = document.getElementById('student-id'); s.value = 'a\\u007fb\\ud800'; s.dispatchEvent(new Event('input')); return window.lecternAnswersToml();");
+    let hostile = hostile.as_str().expect("answers.toml text");
+    let typed: AnswersFile = toml::from_str(hostile).unwrap_or_else(|e| panic!("the page wrote a student ID TOML refuses: {e}\n{hostile}"));
+    assert_eq!(typed.student, "a\u{7f}b\u{fffd}");
     drop(driver);
     let pages = pages.as_array().expect("one result per hand-in");
     assert_eq!(pages.len(), count);

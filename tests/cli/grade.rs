@@ -345,6 +345,8 @@ fn names_are_compared_in_nfc_and_shown_as_text() {
     };
     // macOS names folders in NFD; the page writes `student = ""` when no ID was typed.
     put("Jose\u{301}", "");
+    // The same name in NFC as well (two downloads merged): one student, one graded row.
+    put("Jos\u{e9}", "");
     // A folder in NFD named after the student, and another folder claiming the same
     // student in NFC: the first keeps the grade.
     put("Zoe\u{308}", "");
@@ -354,6 +356,9 @@ fn names_are_compared_in_nfc_and_shown_as_text() {
     assert!(o.status.success(), "{}", transcript(&o));
     assert_eq!(csv_error(&out, "Jos\u{e9}"), "");
     assert!(results(&out, "Jos\u{e9}").contains("\"score\""), "{}", results(&out, "Jos\u{e9}"));
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
+    assert_eq!(csv.lines().filter(|l| l.starts_with("Jos\u{e9},")).count(), 1, "one row for the student:\n{csv}");
+    assert_eq!(csv.matches("names the same student as folder `Jos\u{e9}`").count(), 1, "the other folder is an error row:\n{csv}");
     assert_eq!(csv_error(&out, "Zo\u{eb}"), "");
     assert!(csv_error(&out, "zoe-copy").contains("claims student `Zo\u{eb}`, whose own folder is graded"), "{}", csv_error(&out, "zoe-copy"));
     let tab = csv_error(&out, "tab");

@@ -41,9 +41,28 @@ impl Class {
         }
         // A folder is named after a student when its name is the ID in NFC.
         let named_after = |source: &str, student: &str| crate::answers::student_id(source) == student;
+        // Of several folders named after one student (`José` written in NFC and in NFD
+        // by two systems), the one spelled exactly as the ID is graded, else the first.
+        let graded_folder = |student: &str, sources: &[String]| -> Option<String> {
+            sources.iter().find(|s| *s == student).or_else(|| sources.iter().find(|s| named_after(s, student))).cloned()
+        };
         for r in &mut students {
             let sources = &claims[&r.student];
-            if sources.len() < 2 || named_after(&r.source, &r.student) {
+            if sources.len() < 2 {
+                continue;
+            }
+            if named_after(&r.source, &r.student) {
+                if let Some(winner) = graded_folder(&r.student, sources)
+                    && winner != r.source
+                {
+                    r.error = Some(format!(
+                        "folder `{}` names the same student as folder `{}` (the same letters in another Unicode form, as macOS and Windows write them); only `{}` is graded",
+                        crate::answers::shown(&r.source),
+                        crate::answers::shown(&winner),
+                        crate::answers::shown(&winner)
+                    ));
+                    r.student = format!("{}~{}", r.student, sources.iter().position(|s| *s == r.source).unwrap_or(0));
+                }
                 continue;
             }
             let others: Vec<String> = sources.iter().filter(|s| **s != r.source).map(|s| format!("`{s}`")).collect();

@@ -89,7 +89,7 @@ impl Matcher {
             // The lesson crate has checked the syntax; answers are compared case folded,
             // so the pattern is too. A pattern the engine still refuses (too big) can
             // match nothing rather than stop the batch.
-            Accept::Regex(r) => match regex::RegexBuilder::new(r).case_insensitive(true).size_limit(1 << 22).build() {
+            Accept::Regex(r) => match lectern_lesson::answer::compile_pattern(r) {
                 Ok(re) => Matcher::Regex(re),
                 Err(_) => Matcher::Regex(regex::Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!())),
             },

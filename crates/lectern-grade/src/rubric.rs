@@ -15,7 +15,7 @@ pub const NEAR_COPY: f64 = 0.8;
 
 /// The version of the rules below; part of the key's fingerprint, so that a change of
 /// rules regrades every step.
-pub const RULES: &str = "rubric-2 (negation, keyword lists)";
+pub const RULES: &str = "rubric-3 (negation with copulas and clause-breaking dashes, keyword lists)";
 
 /// Share of an answer's content characters made up by the rubric's phrases at or above
 /// which it is flagged as "mostly the rubric's phrases".
@@ -56,19 +56,20 @@ pub fn grade_step(id: &str, rubric: &[RubricEntry], solution: &Grams, max: f64, 
     let mut by_hand = false;
     let mut under_negation = Vec::new();
     let mut covered = vec![false; folded.len()];
+    let words = words(folded);
     for item in rubric {
         by_hand |= item.accept.is_empty();
         let spans: Vec<_> = item.accept.iter().flat_map(|m| m.spans(&answer)).collect();
         for span in &spans {
             covered[span.clone()].iter_mut().for_each(|c| *c = true);
         }
-        let free = spans.iter().find(|span| negated(folded, span).is_none());
+        let free = spans.iter().find(|span| negated(folded, &words, span).is_none());
         // A pattern that only matches the answer as written (full-width punctuation)
         // has no span to judge; it earns as before.
         let written_only = spans.is_empty() && item.accept.iter().any(|m| m.find_in(&answer));
         let hit = free.is_some() || written_only;
         if !hit
-            && let Some(cue) = spans.iter().find_map(|span| negated(folded, span).map(|cue| (cue, &folded[span.clone()]))) {
+            && let Some(cue) = spans.iter().find_map(|span| negated(folded, &words, span).map(|cue| (cue, &folded[span.clone()]))) {
                 under_negation.push(format!("`{}` … `{}`", cue.0, cue.1));
             }
         if hit {
@@ -131,35 +132,43 @@ fn ends_clause(c: char) -> bool {
 }
 
 /// Words that end a clause too (`but`, `但`, …): `not A but B` does not negate B.
-const CLAUSE_WORDS: &[&str] = &["but", "however", "whereas", "while", "instead", "但", "但是", "可是", "然而", "而是", "而"];
+const CLAUSE_WORDS: &[&str] = &["but", "however", "whereas", "while", "instead", "但", "但是", "可是", "然而", "而是", "而", "不過", "不过"];
 
 /// Negation cues, English and Chinese. English cues are whole words (`n't` ends one);
 /// Chinese cues are characters or pairs of them.
 const NEGATIONS_EN: &[&str] = &["not", "no", "never", "without", "none", "neither", "nor", "cannot", "nothing", "isnt", "dont", "doesnt", "cant", "wont", "arent", "didnt", "wasnt"];
-const NEGATIONS_ZH: &[&str] = &["並非", "并非", "沒有", "没有", "不", "非", "無", "无", "未", "沒", "没", "別", "别"];
-/// Words that begin with a cue and negate nothing: `not only`, `no need` (to
-/// fine-tune: the need is denied, not the point), `不同` (different), `非常` (very).
+const NEGATIONS_ZH: &[&str] = &["並非", "并非", "沒有", "没有", "不", "非", "無", "无", "未", "沒", "没"];
+/// Words that begin with a cue and negate nothing: `not only`, `no doubt`, `不同`
+/// (different), `非常` (very), `無疑` (undoubtedly), `不可或缺` (indispensable).
 const NOT_NEGATIONS: &[&str] = &[
-    "not only", "not just", "no matter", "no need", "not need", "n't need", "without need", "without the need", "without needing", "never the less",
-    "不同", "不僅", "不仅", "不只", "不斷", "不断", "不少", "不管", "不需", "不用", "不必", "不錯", "不错", "非常", "無論", "无论", "無需", "无需", "無須", "无须", "無限", "无限", "未來", "未来",
+    "not only", "not just", "not to mention", "no matter", "no doubt", "none other", "cannot be overstated", "never the less",
+    "不同", "不僅", "不仅", "不只", "不斷", "不断", "不少", "不管", "不錯", "不错", "不過", "不过", "不可或缺", "不可避免", "非常", "無論", "无论", "無疑", "无疑", "無限", "无限", "未來", "未来",
 ];
+/// Words that, right before an English cue after the phrase, make the cue deny it:
+/// `X is not …`, `X does not …`, `X will never …` (a contraction such as `isn't`
+/// carries its own).
+const COPULAS: &[&str] = &["is", "are", "was", "were", "be", "been", "being", "does", "do", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may", "might", "must", "really", "actually", "simply", "also", "still", "just"];
 
-/// How many words a negation reaches: before the phrase (`not really about X`,
-/// `不是因為X`) and after it (`X is not`, `X並非`).
+/// How many words a negation reaches before the phrase (`not really about X`,
+/// `不是因為X`), and after it: Chinese cues ([`REACH_AFTER_ZH`] characters, `X並非…`,
+/// `X幾乎無…`) and English ones after a copula or as a contraction ([`REACH_AFTER`]
+/// words, `X over the long input is not …`, `X isn't …`).
 const REACH_BEFORE: usize = 6;
-const REACH_AFTER: usize = 3;
+const REACH_AFTER: usize = 6;
+const REACH_AFTER_ZH: usize = 3;
 
 /// The negation cue whose scope covers the phrase at `span` of the folded answer, if
-/// any: a cue in the same clause, at most [`REACH_BEFORE`] words before the phrase or
-/// [`REACH_AFTER`] words after it (a CJK character counts as a word). A cue inside the
-/// phrase itself (a pattern such as `/without[^.]*fine-?tun/`) is the phrase's own.
-pub fn negated<'a>(folded: &'a str, span: &std::ops::Range<usize>) -> Option<&'a str> {
-    let words = words(folded);
-    let first = words.iter().position(|w| w.range.end > span.start)?;
-    let last = words.iter().rposition(|w| w.range.start < span.end).unwrap_or(first);
+/// any (see [`REACH_BEFORE`]); `words` are the answer's [`words`], made once per
+/// answer. A cue inside the phrase itself (a pattern such as
+/// `/without[^.]*fine-?tun/`) is the phrase's own.
+pub fn negated<'a>(folded: &'a str, words: &[Word], span: &std::ops::Range<usize>) -> Option<&'a str> {
+    let first = words.partition_point(|w| w.range.end <= span.start);
+    if first >= words.len() {
+        return None;
+    }
+    let last = words.partition_point(|w| w.range.start < span.end).saturating_sub(1).max(first);
     // Back from the phrase, then forward from it, within the clause and the reach.
-    let mut before = words[..first].iter().rev();
-    for (n, w) in before.by_ref().enumerate() {
+    for (n, w) in words[..first].iter().rev().enumerate() {
         if w.ends_clause || n >= REACH_BEFORE {
             break;
         }
@@ -167,19 +176,32 @@ pub fn negated<'a>(folded: &'a str, span: &std::ops::Range<usize>) -> Option<&'a
             return Some(cue);
         }
     }
+    let mut previous: Option<&str> = None;
     for (n, w) in words[last + 1..].iter().enumerate() {
         if w.ends_clause || n >= REACH_AFTER {
             break;
         }
+        let text = &folded[w.range.clone()];
         if let Some(cue) = cue(folded, w) {
-            return Some(cue);
+            let chinese = text.chars().next().is_some_and(is_cjk);
+            let english_denies = text.ends_with("n't") || matches!(text, "isnt" | "dont" | "doesnt" | "cant" | "wont" | "arent" | "didnt" | "wasnt" | "cannot") || previous.is_some_and(|p| COPULAS.contains(&p));
+            if (chinese && n < REACH_AFTER_ZH) || (!chinese && english_denies) {
+                return Some(cue);
+            }
         }
+        previous = Some(text);
     }
     None
 }
 
+/// The negation cues of a folded answer, in order (what [`negated`] looks for): two
+/// answers that differ by a `not` are not the same answer.
+pub fn cues(folded: &str) -> Vec<&str> {
+    words(folded).iter().filter_map(|w| cue(folded, w)).collect()
+}
+
 #[derive(Debug)]
-struct Word {
+pub struct Word {
     range: std::ops::Range<usize>,
     /// A clause boundary (punctuation, or a word such as `but`) rather than a word.
     ends_clause: bool,
@@ -187,7 +209,7 @@ struct Word {
 
 /// The folded answer as words: runs of letters, digits and apostrophes; each CJK
 /// character alone; each clause-ending mark alone.
-fn words(folded: &str) -> Vec<Word> {
+pub fn words(folded: &str) -> Vec<Word> {
     let mut out: Vec<Word> = Vec::new();
     let mut start: Option<usize> = None;
     let close = |out: &mut Vec<Word>, start: &mut Option<usize>, end: usize| {
@@ -298,7 +320,7 @@ mod tests {
     fn cue(text: &str, phrase: &str) -> Option<String> {
         let folded = fold(text);
         let at = folded.find(phrase).unwrap_or_else(|| panic!("`{phrase}` in `{folded}`"));
-        negated(&folded, &(at..at + phrase.len())).map(str::to_owned)
+        negated(&folded, &super::words(&folded), &(at..at + phrase.len())).map(str::to_owned)
     }
 
     #[test]
@@ -320,6 +342,10 @@ mod tests {
             ("並非規模定律的緣故", "規模定律", "非"),
             ("編碼器並非瓶頸", "編碼器", "並"),
             ("這是非統一的處理", "統一", "非"),
+            // A denial after the phrase, through a copula, however far the subject runs.
+            ("Cross-attention over the long input is not the main bottleneck", "cross-attention", "not"),
+            ("There is no need to invoke scaling laws here", "scaling law", "no"),
+            ("交叉注意力幾乎無額外成本", "交叉注意力", "無"),
         ] {
             assert_eq!(cue(text, phrase).as_deref().map(|c| c.chars().next()), Some(want.chars().next()), "{text}");
         }
@@ -341,9 +367,30 @@ mod tests {
             ("Nothing here is simple: in fact the model has to push the whole input through the encoder", "encoder"),
             // The cue is the phrase's own.
             ("used without task-specific fine-tuning", "without task-specific fine-tuning"),
+            // A cue after the phrase without a copula negates what follows it.
+            ("it works zero-shot, no need to fine-tune", "zero-shot"),
+            ("zero-shot with no task-specific fine-tuning", "zero-shot"),
+            // An em dash breaks the clause.
+            ("The encoder is not the bottleneck—cross-attention over all of it is", "cross-attention"),
+            // Characters that hold a cue but negate nothing.
+            ("特別是交叉注意力的成本", "交叉注意力"),
+            ("區別在於交叉注意力", "交叉注意力"),
+            ("交叉注意力無疑是瓶頸", "交叉注意力"),
+            ("不過交叉注意力才是瓶頸", "交叉注意力"),
         ] {
             assert_eq!(cue(text, phrase), None, "{text}");
         }
+    }
+
+    /// Negation is judged in one pass over the answer's words: an answer as long as a
+    /// hand-in may be (hundreds of kilobytes, every phrase negated) grades at once.
+    #[test]
+    fn a_long_answer_of_negated_phrases_is_graded_in_one_pass() {
+        use crate::key::{Matcher, RubricEntry};
+        let rubric = vec![RubricEntry { points: 1.0, feedback: String::new(), accept: vec![Matcher::Phrase("encoder".into())] }];
+        let text = "no encoder ".repeat(20_000);
+        let r = super::grade_step("s", &rubric, &Grams::default(), 1.0, Some(&toml::Value::String(text)));
+        assert_eq!(r.score, 0.0);
     }
 
     #[test]

@@ -48,9 +48,16 @@ pub const FOLDS: &[Fold] = &[
         to: "\"",
     },
     Fold {
-        name: "hyphens, dashes and minus signs",
-        from: &['\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2043}', '\u{2212}', '\u{FE58}', '\u{2E3A}', '\u{2E3B}'],
+        name: "hyphens, en dashes and minus signs",
+        from: &['\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2043}', '\u{2212}'],
         to: "-",
+    },
+    Fold {
+        // `the encoder is not the bottleneck—cross-attention is`: an em dash joins
+        // clauses, not the parts of a word, and a negation must not reach across it.
+        name: "em dashes and horizontal bars (a break between clauses)",
+        from: &['\u{2014}', '\u{2015}', '\u{2E3A}', '\u{2E3B}'],
+        to: " ; ",
     },
     Fold {
         name: "spaces (every Unicode White_Space character)",
@@ -114,7 +121,12 @@ pub fn fold(text: &str) -> String {
 /// pattern runs in the grader (Rust's `regex`) and in the page (JavaScript's `RegExp`
 /// with the `u` flag); both give the same captures, since it only uses what the two
 /// engines define alike (leftmost-first alternation, greedy counted repetition).
-pub const NUMBER_PATTERN: &str = r"^(?<sign>[+-]?)(?<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?: [0-9]{3})+|[0-9]*)(?:\.(?<frac>[0-9]*))?(?:e(?<exp>[+-]?[0-9]+))?(?: ?(?<unit>[^0-9 .,+-][^0-9]*))?$";
+pub const NUMBER_PATTERN: &str = r"^(?<sign>[+-]?)(?<int>[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]{0,2}(?: [0-9]{3})+|[0-9]*)(?:\.(?<frac>[0-9]*))?(?:e(?<exp>[+-]?[0-9]+))?(?: ?(?<unit>[^0-9 .,+-].*))?$";
+
+/// A digit followed by a superscript digit in the answer as written (`10³`): NFKC
+/// would read it as `103`, so such an answer is not read at all. Checked on the answer
+/// before folding, by the grader and the page alike.
+pub const SUPERSCRIPT_PATTERN: &str = r"[0-9\u{FF10}-\u{FF19}][\u{B2}\u{B3}\u{B9}\u{2070}-\u{2079}]";
 
 /// Why a numeric answer was not read as a number.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +170,11 @@ pub fn parse_number(text: &str, unit: Option<&str>) -> Result<f64, NumberError> 
         return Err(NumberError::Empty);
     }
     let unreadable = || NumberError::Unreadable { text: text.trim().chars().take(80).collect() };
+    static SUPERSCRIPT: OnceLock<regex::Regex> = OnceLock::new();
+    let superscript = SUPERSCRIPT.get_or_init(|| regex::Regex::new(SUPERSCRIPT_PATTERN).unwrap_or_else(|e| unreachable!("SUPERSCRIPT_PATTERN is valid: {e}")));
+    if superscript.is_match(text) {
+        return Err(unreadable());
+    }
     let caps = number_regex().captures(&t).ok_or_else(unreadable)?;
     let part = |name: &str| caps.name(name).map_or("", |m| m.as_str());
     let (int, frac) = (part("int").replace([',', ' '], ""), part("frac"));
@@ -277,16 +294,31 @@ impl PageKey {
     }
 }
 
+/// How much memory one compiled pattern may take (regex's compiled-program limit).
+pub const PATTERN_SIZE_LIMIT: usize = 1 << 24;
+
+/// Compiles an accepted pattern as the grader matches it: case-insensitive, within
+/// [`PATTERN_SIZE_LIMIT`]. `check` calls it too, so a pattern the grader cannot run is
+/// an error in the lesson, never a silent zero (`^\w{1,1000}$`, whose Unicode classes
+/// repeated a thousand times exceed the limit).
+pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern).case_insensitive(true).size_limit(PATTERN_SIZE_LIMIT).build().map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => format!("it compiles to more than {} MiB; use a smaller repetition count or an ASCII class such as `[a-z0-9_]` for `\\w`", limit >> 20),
+        other => other.to_string(),
+    })
+}
+
 /// The rules the page's script needs besides each quiz's key, as one JSON object.
 #[derive(Debug, Serialize)]
 pub struct PageRules {
     pub folds: Vec<(String, &'static str)>,
     pub number: &'static str,
+    pub superscript: &'static str,
 }
 
 /// [`PageRules`] for this build of Lectern.
 pub fn page_rules() -> PageRules {
-    PageRules { folds: FOLDS.iter().map(|f| (f.from.iter().collect(), f.to)).collect(), number: NUMBER_PATTERN }
+    PageRules { folds: FOLDS.iter().map(|f| (f.from.iter().collect(), f.to)).collect(), number: NUMBER_PATTERN, superscript: SUPERSCRIPT_PATTERN }
 }
 
 /// Translates a pattern as the grader compiles it (Rust `regex` syntax, matched case
@@ -468,7 +500,9 @@ mod tests {
         assert_eq!(parse_number("1000 MiB", None), Err(NumberError::WrongUnit { found: "mib".into(), expected: None }));
         // Never a made-up unit: what follows the digits is a unit only when it starts
         // with something other than a digit, a space, a point, a comma or a sign.
-        for text in ["1,000,00", "1 000 00", "10..5", "1.2.3", "+-1"] {
+        assert_eq!(ok("5 cm³", Some("cm³")), 5.0);
+        assert_eq!(ok("5cm3", Some("cm³")), 5.0);
+        for text in ["1,000,00", "1 000 00", "10..5", "1.2.3", "+-1", "0,001", "01,000", "10³", "2²"] {
             assert!(matches!(parse_number(text, Some("MiB")), Err(NumberError::Unreadable { .. })), "{text}");
         }
     }
@@ -478,7 +512,7 @@ mod tests {
         for f in FOLDS {
             for c in f.from {
                 let text = format!("a{c}b");
-                let want = if f.to == " " { "a b".to_owned() } else { format!("a{}b", f.to) };
+                let want = if f.to == " " { "a b".to_owned() } else { format!("a{}b", f.to.trim()).replace(";", " ; ") };
                 assert_eq!(fold(&text), want, "{} U+{:04X}", f.name, *c as u32);
             }
         }
@@ -547,6 +581,7 @@ mod guide {
             let to = match f.to {
                 "" => "nothing (removed)".to_owned(),
                 " " => "a space".to_owned(),
+                " ; " => "a clause break, as `;`".to_owned(),
                 other => format!("`{other}`"),
             };
             out.push_str(&format!("| {}: {} | {to} |\n", f.name, chars.join(", ")));

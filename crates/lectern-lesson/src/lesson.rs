@@ -686,6 +686,12 @@ impl<'a> LessonParser<'a> {
                 self.sink.error(span, format!("regular expression `{item}` does not parse: {reason}"));
                 return None;
             }
+            // The grader must be able to run it as the page does.
+            let may_be_big = !crate::regex_check::surely_valid(pattern) || pattern.contains(['{', '\\']);
+            if may_be_big && let Err(reason) = crate::answer::compile_pattern(pattern) {
+                self.sink.error(span, format!("regular expression `{item}` cannot be used: {reason}"));
+                return None;
+            }
             return Some(Accept::Regex(pattern.to_string()));
         }
         Some(Accept::Phrase(item.to_string()))

@@ -51,7 +51,7 @@
   // in the quiz's data attribute. This code only applies them, step for step as the grader does; a
   // differential test holds the two to the same verdicts.
   var rules = JSON.parse((document.getElementById("lectern-rules") || { textContent: "null" }).textContent);
-  var folds = null, numberRe = null, spaces = "";
+  var folds = null, numberRe = null, superscriptRe = null, spaces = "";
   if (rules) {
     folds = Object.create(null);
     rules.folds.forEach(function (row) {
@@ -59,6 +59,7 @@
       if (row[1] === " ") spaces = row[0] + " ";
     });
     numberRe = new RegExp(rules.number, "u");
+    superscriptRe = new RegExp(rules.superscript, "u");
   }
   function isSpace(c) { return spaces.indexOf(c) >= 0; }
   // Trimmed of Unicode White_Space, as Rust's str::trim (JavaScript's trim differs).
@@ -83,6 +84,7 @@
   }
   // A numeric answer by the one grammar: { value } or { error: "unreadable" | "wrong_unit" }.
   function readNumber(text, unit) {
+    if (superscriptRe.test(text)) return { error: "unreadable" };
     var m = numberRe.exec(fold(text));
     if (!m) return { error: "unreadable" };
     var g = m.groups, whole = (g.int || "").replace(/[, ]/g, ""), frac = g.frac || "", found = g.unit || "";
@@ -202,7 +204,7 @@
   }
   function answersToml() {
     state = fresh();
-    var out = "student = " + JSON.stringify(state.student || "") + "\n";
+    var out = "student = " + tomlValue(state.student || "") + "\n";
     Object.keys(state.answers).sort().forEach(function (lid) {
       var a = state.answers[lid];
       var quiz = a.quiz || {};
