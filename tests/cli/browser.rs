@@ -246,6 +246,17 @@ fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
         Some("The encoder reads the whole input; cross-attention \"costs\"."),
         "{text}"
     );
+
+    // A tall display formula (sums with limits, a fraction) shows whole: no vertical
+    // scroll box around it.
+    let site = tmp.join("one-document");
+    let output = lectern(&root(), &["build", "tests/fixtures/site/one-document", "--out", &site.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    driver.open(&site.join("01-cost.html"));
+    let sizes = driver.script("const m = document.querySelector('.math-display'); m.scrollIntoView(); return [m.scrollHeight, m.clientHeight, m.getBoundingClientRect().height];");
+    let (scroll, client) = (sizes[0].as_f64().unwrap_or(0.0), sizes[1].as_f64().unwrap_or(0.0));
+    assert!(client > 40.0 && scroll <= client, "the formula scrolls vertically: {sizes}");
+    driver.screenshot(&shots.join("tall-formula.png"));
     drop(driver);
     let _ = fs::remove_dir_all(&tmp);
 }

@@ -159,6 +159,9 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
     (root, problems)
 }
 
+/// Where no directive line can be, and the opener of a fence never closed.
+type Opaque = (Vec<(usize, usize)>, Option<Span>);
+
 /// The byte ranges of `text[start..]` where no directive line can be: code blocks
 /// (fenced or indented, at any depth of lists and blockquotes) and HTML blocks that are
 /// comments, as CommonMark parses the whole lesson; and the opening line of a fenced
@@ -166,12 +169,17 @@ pub fn scan(text: &str, start: usize) -> (Vec<Content<'_>>, Vec<Problem>) {
 ///
 /// Directive lines parse as paragraph text here, which never opens or closes code, so
 /// the ranges are the ones the lesson's Markdown has with or without them.
-fn opaque_blocks(text: &str, start: usize) -> (Vec<(usize, usize)>, Option<Span>) {
+fn opaque_blocks(text: &str, start: usize) -> Opaque {
     use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
     let body = &text[start..];
     // Most lessons hold no code and no comment at all: nothing to parse for.
     if !body.contains("```") && !body.contains("~~~") && !body.contains("<!--") && !body.contains("\n    ") && !body.contains("\n\t") && !body.starts_with("    ") && !body.starts_with('\t') {
         return (Vec::new(), None);
+    }
+    // Most of the rest hold fences only at the start of their lines and no comment:
+    // then CommonMark's fences are found line by line, as fast as reading the lines.
+    if let Some(found) = plain_fences(text, start) {
+        return found;
     }
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut unclosed = None;
@@ -198,6 +206,63 @@ fn opaque_blocks(text: &str, start: usize) -> (Vec<(usize, usize)>, Option<Span>
     }
     out.sort_unstable();
     (out, unclosed)
+}
+
+/// The fenced blocks of `text[start..]` found line by line, when that is exactly what
+/// CommonMark finds: no `<!--` anywhere, and every line holding a fence marker starts
+/// with it (after at most three spaces), so no fence opens inside a list item's or a
+/// blockquote's marker line. `None` otherwise (then pulldown-cmark decides).
+fn plain_fences(text: &str, start: usize) -> Option<Opaque> {
+    let body = &text[start..];
+    if body.contains("<!--") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut open: Option<(u8, usize, usize, usize)> = None; // (char, length, start, opener line end)
+    // Only the lines holding "```" or "~~~" matter: find them, then read each whole.
+    let bytes = text.as_bytes();
+    let mut lines: Vec<usize> = memchr::memmem::find_iter(body.as_bytes(), b"```")
+        .chain(memchr::memmem::find_iter(body.as_bytes(), b"~~~"))
+        .map(|i| memchr::memrchr(b'\n', &bytes[start..start + i]).map_or(start, |n| start + n + 1))
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    for at in lines {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |n| at + n + 1);
+        let line = &text[at..end];
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let indent = bare.bytes().take_while(|&b| b == b' ').count();
+        let rest = &bare[indent.min(bare.len())..];
+        let marker = rest.starts_with("```") || rest.starts_with("~~~");
+        if let Some((ch, len, s, _)) = open {
+            let n = rest.bytes().take_while(|&b| b == ch).count();
+            if indent <= 3 && n >= len && rest[n..].trim().is_empty() {
+                out.push((s, end));
+                open = None;
+            }
+        } else if indent <= 3 && marker {
+            let ch = rest.as_bytes()[0];
+            let len = rest.bytes().take_while(|&b| b == ch).count();
+            if !(ch == b'`' && rest[len..].contains('`')) {
+                open = Some((ch, len, at, at + bare.len()));
+            }
+        } else if !marker {
+            // A marker after something: inside a list item or blockquote, or just text.
+            let before = &bare[..bare.find("```").or_else(|| bare.find("~~~")).unwrap_or(0)];
+            if before.trim().chars().all(|c| matches!(c, '>' | '-' | '*' | '+' | '.' | ')' | ' ' | '\t') || c.is_ascii_digit()) {
+                return None;
+            }
+        } else {
+            // An indented fence marker is code or a list item's fence: let CommonMark say.
+            return None;
+        }
+    }
+    let unclosed = open.map(|(_, _, s, e)| {
+        out.push((s, text.len()));
+        Span::new(s, e)
+    });
+    out.sort_unstable();
+    Some((out, unclosed))
 }
 
 fn push_text(stack: &mut [(Option<Node<'_>>, Vec<Content<'_>>)], start: usize, end: usize) {

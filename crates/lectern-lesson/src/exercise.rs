@@ -191,7 +191,7 @@ pub fn parse_exercise(
     if let Some(statement) = &raw.statement {
         let text = statement.get_ref();
         let mut sink = crate::markdown::Sink { file, diagnostics: Vec::new() };
-        crate::markdown::outline(text, text, Span::new(0, text.len()), &mut sink);
+        crate::markdown::outline(text, &crate::dollars::mask_dollars(text), Span::new(0, text.len()), &mut sink);
         let at = Span::from(statement.span());
         for d in sink.diagnostics {
             diagnostics.push(Diagnostic { span: at, message: format!("in the statement: {}", d.message), ..d });

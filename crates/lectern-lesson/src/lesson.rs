@@ -50,12 +50,16 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
     }
     lines.sort_unstable();
     let masked = mask(text, &lines);
+    // `$`s that Pandoc's rule reads as text (prices) are masked too, same length.
+    let literal = crate::dollars::literal_dollars(&masked);
+    let masked = crate::dollars::mask_at(masked, &literal);
     let mut first_try = Sink { file, diagnostics: Vec::new() };
     let outline = markdown::outline(text, &masked, Span::new(body_start, text.len()), &mut first_try);
     let crosses = outline.blocks.iter().any(|b| {
         let i = lines.partition_point(|l| l.start <= b.span.start);
         lines.get(i).is_some_and(|l| l.start < b.span.end)
     });
+    let priced = crate::dollars::mask_at(Cow::Borrowed(text), &literal);
     p.outline = Rc::new(if crosses {
         // A block the mask could not end (an HTML block runs to a blank line) reaches
         // over a directive line: read each run between directive lines on its own.
@@ -64,7 +68,7 @@ pub fn parse_lesson(id: &str, file: &Path, text: &str) -> Parsed<Lesson> {
         runs.sort_unstable();
         let mut merged = Outline::default();
         for run in runs {
-            let part = markdown::outline(text, text, run, &mut p.sink);
+            let part = markdown::outline(text, &priced, run, &mut p.sink);
             merged.blocks.extend(part.blocks);
             merged.link_definitions.extend(part.link_definitions);
             merged.footnote_definitions.extend(part.footnote_definitions);
@@ -714,7 +718,7 @@ impl<'a> LessonParser<'a> {
                     match heading {
                         Some(h) if title.is_none() => {
                             if let TopKind::Heading { plain, .. } = &h.kind {
-                                title = Some(plain.trim().to_string());
+                                title = Some(crate::dollars::unmask(plain.trim()).into_owned());
                             }
                             let h = h.span;
                             prompt.extend(outline.blocks_in(self.text, *span, |b| b.span == h));
@@ -925,43 +929,14 @@ pub(crate) fn find_key(source: &str, key: &str) -> Option<Span> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_front_matter_fast_path_agrees_with_toml() {
-        let cases = [
-            "title = \"Attention 注意力\"\nlesson = 2\n",
-            "title = \"x\"\n\n",
-            "lesson = 07\ntitle = \"x\"\n",
-            "title = \"a \\\"quoted\\\" word\"\n",
-            "title = \"x\" # comment\n",
-            "title = 'literal'\n",
-            "title = \"x\"\ntitle = \"y\"\n",
-            "lesson = 99999999999\n",
-            "draft = true\n",
-        ];
-        for source in cases {
-            let fast = simple_front_matter(source);
-            let full = toml::from_str::<FrontMatter>(source).ok();
-            if let Some(fast) = fast {
-                let full = full.unwrap_or_else(|| panic!("fast path accepted what TOML rejects: {source:?}"));
-                assert_eq!((fast.title, fast.lesson), (full.title, full.lesson), "{source:?}");
-            }
-        }
-        assert!(simple_front_matter(cases[0]).is_some(), "the usual shape takes the fast path");
-    }
-}
-
 /// An option's text as a reader sees it: its Markdown's inline events with the source's
 /// spelling of markup dropped (`**a**` and `__a__` are one), spaces collapsed.
 fn rendered_form(md: &str) -> String {
     use pulldown_cmark::{Event, Parser, Tag};
     let mut out = String::new();
-    for e in Parser::new_ext(md, crate::markdown::options()) {
+    for e in Parser::new_ext(&crate::dollars::pandoc_dollars(md), crate::markdown::options()) {
         match e {
-            Event::Text(t) => out.extend(t.split_whitespace().collect::<Vec<_>>().join(" ").chars()),
+            Event::Text(t) => out.push_str(&t.split_whitespace().collect::<Vec<_>>().join(" ")),
             Event::Code(t) => out.push_str(&format!("`{t}`")),
             Event::InlineMath(t) => out.push_str(&format!("${t}$")),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
@@ -1006,3 +981,33 @@ fn unquoted(text: &str, span: Span) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_front_matter_fast_path_agrees_with_toml() {
+        let cases = [
+            "title = \"Attention 注意力\"\nlesson = 2\n",
+            "title = \"x\"\n\n",
+            "lesson = 07\ntitle = \"x\"\n",
+            "title = \"a \\\"quoted\\\" word\"\n",
+            "title = \"x\" # comment\n",
+            "title = 'literal'\n",
+            "title = \"x\"\ntitle = \"y\"\n",
+            "lesson = 99999999999\n",
+            "draft = true\n",
+        ];
+        for source in cases {
+            let fast = simple_front_matter(source);
+            let full = toml::from_str::<FrontMatter>(source).ok();
+            if let Some(fast) = fast {
+                let full = full.unwrap_or_else(|| panic!("fast path accepted what TOML rejects: {source:?}"));
+                assert_eq!((fast.title, fast.lesson), (full.title, full.lesson), "{source:?}");
+            }
+        }
+        assert!(simple_front_matter(cases[0]).is_some(), "the usual shape takes the fast path");
+    }
+}
+

@@ -11,6 +11,7 @@ pub mod anchors;
 pub mod answer;
 pub mod course;
 pub mod diag;
+pub mod dollars;
 pub mod directive;
 pub mod exercise;
 pub mod lesson;

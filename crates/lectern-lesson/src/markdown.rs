@@ -224,6 +224,8 @@ pub(crate) fn outline<'t>(source: &str, parse_text: &'t str, span: Span, sink: &
             Event::InlineMath(tex) | Event::DisplayMath(tex) => {
                 if let Err(reason) = check_formula(&tex) {
                     sink.error(Span::from(range.clone()).shift(base), format!("formula does not parse: {reason}"));
+                } else if let Some(warning) = crate::tex_check::formula_warning(&tex, text[range.clone()].starts_with("$$")) {
+                    sink.warning(Span::from(range.clone()).shift(base), warning);
                 }
                 note_inline(&mut current, &range, base);
                 note_plain(&mut current, &tex);

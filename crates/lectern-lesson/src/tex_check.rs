@@ -264,10 +264,197 @@ impl Reader<'_> {
     }
 }
 
+/// A warning about a formula that parses but is most likely not a formula: one that
+/// holds Chinese, Japanese or Korean text outside `\text{}`, or runs across three or
+/// more words of prose (words of two letters or more, with nothing but spaces between
+/// them) outside `\text{}`. Both are what pulldown-cmark makes of prose between two
+/// `$`s, prices above all (`NT$90 on campus and NT$120`), when Pandoc's rule does not
+/// keep them apart. `display`: a `$$` formula (no price can make one).
+pub fn formula_warning(tex: &str, display: bool) -> Option<String> {
+    let hint = if display {
+        "words in a formula go in `\\text{…}`"
+    } else {
+        "if the `$` are prices or currency, write them as `\\$`; words in a formula go in `\\text{…}`"
+    };
+    let prose = Prose::read(tex);
+    if prose.cjk {
+        return Some(format!("this formula holds Chinese/Japanese/Korean text outside \\text{{}}: {hint}"));
+    }
+    prose.words.map(|words| format!("this formula runs across several words of prose (`{words}`): {hint}"))
+}
+
+/// What [`formula_warning`] finds in a formula, outside text arguments and commands.
+struct Prose<'a> {
+    cjk: bool,
+    /// The first run of three or more words of prose, as written.
+    words: Option<&'a str>,
+}
+
+impl<'a> Prose<'a> {
+    fn read(tex: &'a str) -> Self {
+        let letter = |c: char| c.is_alphabetic() && !is_cjk(c);
+        // The first run of three or more words: where it starts and ends.
+        let mut first_run: Option<(usize, usize)> = None;
+        // The run of words being read: where it starts, how many words of two letters or
+        // more it has so far; and whether white space (only) has come since its last word.
+        let mut run: Option<(usize, usize)> = None;
+        let mut spaced = false;
+        let mut i = 0;
+        while let Some(c) = tex[i..].chars().next() {
+            if c == '\\' {
+                run = None;
+                i = skip_command(tex, i);
+                continue;
+            }
+            if is_cjk(c) {
+                return Prose { cjk: true, words: None };
+            }
+            if letter(c) {
+                let start = i;
+                let len = tex[i..].chars().take_while(|&c| letter(c)).count();
+                i += tex[i..].chars().take(len).map(char::len_utf8).sum::<usize>();
+                run = match run {
+                    _ if len < 2 => None,
+                    Some((first, n)) if spaced => Some((first, n + 1)),
+                    _ => Some((start, 1)),
+                };
+                spaced = false;
+                if let Some((first, n)) = run
+                    && n >= 3
+                    && first_run.is_none_or(|(f, _)| f == first)
+                {
+                    first_run = Some((first, i));
+                }
+                continue;
+            }
+            if c.is_whitespace() {
+                spaced = true;
+            } else {
+                run = None;
+            }
+            i += c.len_utf8();
+        }
+        Prose { cjk: false, words: first_run.map(|(first, end)| &tex[first..end]) }
+    }
+}
+
+/// After the backslash at `at`: past the command, and past its text arguments when it
+/// takes text (`\text{…}`, `\operatorname{…}`, …).
+fn skip_command(tex: &str, at: usize) -> usize {
+    let bytes = tex.as_bytes();
+    let mut i = at + 1;
+    let name_len = bytes[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if name_len == 0 {
+        // A control symbol: `\,`, `\{`, `\ `, `\$` …
+        return i + tex[i..].chars().next().map_or(0, char::len_utf8);
+    }
+    let name = &tex[i..i + name_len];
+    i += name_len;
+    let groups = match name {
+        "text" | "textrm" | "textbf" | "textit" | "textsf" | "texttt" | "textnormal" | "textup" | "textmd" | "mbox"
+        | "hbox" | "operatorname" | "mathop" => 1,
+        "colorbox" => 2,
+        "fcolorbox" => 3,
+        _ => return i,
+    };
+    if bytes.get(i) == Some(&b'*') {
+        i += 1;
+    }
+    for _ in 0..groups {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'{') {
+            // A one-character argument, or none.
+            return i + tex[i..].chars().next().map_or(0, char::len_utf8);
+        }
+        let mut depth = 0usize;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 1,
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        i += 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    i.min(tex.len())
+}
+
+/// Chinese, Japanese or Korean script, or their punctuation and full-width forms.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF // Hangul Jamo
+        | 0x2E80..=0x2FDF // CJK radicals, Kangxi radicals
+        | 0x3000..=0x303F // CJK symbols and punctuation
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3100..=0x312F // Bopomofo
+        | 0x3130..=0x318F // Hangul compatibility Jamo
+        | 0x31A0..=0x31FF // Bopomofo extended, CJK strokes, Katakana extensions
+        | 0x3200..=0x4DBF // enclosed CJK, compatibility, extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xA960..=0xA97F // Hangul Jamo extended A
+        | 0xAC00..=0xD7FF // Hangul syllables, Jamo extended B
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFE30..=0xFE4F // CJK compatibility forms
+        | 0xFF00..=0xFFEF // half-width and full-width forms
+        | 0x20000..=0x3FFFF // extensions B and on
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::markdown::check_formula_fully as full;
+
+    #[test]
+    fn cjk_outside_text_is_warned_about() {
+        for f in ["30,000,雲端每小時約 US", "注意力(x) = 1", "x，y", "a + かな", "한국어", "\\frac{成本}{2}"] {
+            let w = formula_warning(f, false).unwrap_or_else(|| panic!("{f}: no warning"));
+            assert!(w.starts_with("this formula holds Chinese/Japanese/Korean text outside \\text{}"), "{w}");
+            assert!(w.contains("write them as `\\$`"), "{w}");
+        }
+        let w = formula_warning("注意力(x)", true).expect("display");
+        assert!(!w.contains("prices"), "{w}");
+        for f in ["\\text{注意力}(x) = 1", "\\textbf{成本} + \\operatorname{損失}(x)", "\\text{a{b}注意}", "\\colorbox{red}{紅}", "x^2"] {
+            assert_eq!(formula_warning(f, false), None, "{f}");
+        }
+    }
+
+    #[test]
+    fn prose_between_dollars_is_warned_about() {
+        let w = formula_warning("90 on campus and NT", false).expect("prose");
+        assert!(w.starts_with("this formula runs across several words of prose (`on campus and NT`)"), "{w}");
+        assert!(w.contains("write them as `\\$`"), "{w}");
+        let w = formula_warning("x \\in the set of all reals, y", false).expect("prose");
+        assert!(w.contains("(`the set of all reals`)"), "{w}");
+        for f in [
+            // Words with single letters, operators or commands between them are math.
+            "Attention(Q, K, V) = softmax\\left(\\frac{QK^T}{\\sqrt{d_k}}\\right)V",
+            "\\text{score} = \\operatorname{max}\\left(0, \\frac{p}{c}(r - w)\\right)",
+            "\\text{if } x > 0 \\text{ and for all } y",
+            "\\operatorname{arg max over all} x",
+            "\\sin x \\cos y \\tan z",
+            "ab + cd + ef",
+            "f(x) = ax + b",
+            "sum of x and y",
+            "two words",
+            "a b c d e",
+            "",
+            "\\",
+            "\\text{",
+            "\\operatorname",
+        ] {
+            assert_eq!(formula_warning(f, false), None, "{f}");
+        }
+    }
 
     #[test]
     fn author_formulas_are_recognized() {
@@ -371,6 +558,8 @@ mod tests {
         let (mut recognized, mut total) = (0usize, 0usize);
         let mut check = |f: &str| {
             total += 1;
+            // The warnings read any formula without panicking.
+            let _ = formula_warning(f, false);
             if surely_valid(f) {
                 recognized += 1;
                 assert_eq!(full(f), Ok(()), "the recognizer accepted `{f}`");

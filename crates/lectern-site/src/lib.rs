@@ -10,6 +10,7 @@
 mod cjk;
 pub mod highlight;
 pub mod i18n;
+pub mod mathml;
 pub mod output;
 pub mod render;
 pub mod view;

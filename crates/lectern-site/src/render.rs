@@ -2,7 +2,6 @@
 //! (pulldown-latex, at build time: no JavaScript, no CDN), code blocks highlighted.
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Parser, Tag, TagEnd};
-use pulldown_latex::config::DisplayMode;
 
 use crate::highlight::{escape, highlight};
 
@@ -73,7 +72,7 @@ impl Page {
     pub fn heading_id(&self, text: &str) -> String {
         // Read as a heading's content, as the lesson crate reads it (`1. Title` is no list).
         let heading = format!("# {text}");
-        let words: String = Parser::new_ext(&heading, lectern_lesson::markdown::options())
+        let words: String = Parser::new_ext(&lectern_lesson::dollars::pandoc_dollars(&heading), lectern_lesson::markdown::options())
             .filter_map(|e| match e {
                 Event::Text(t) | Event::Code(t) => Some(t),
                 _ => None,
@@ -109,7 +108,8 @@ impl Page {
     }
 
     fn render(&self, md: &str) -> String {
-        let md = crate::cjk::prepare(md);
+        let md = lectern_lesson::dollars::pandoc_dollars(md);
+        let md = crate::cjk::prepare(&md);
         let events: Vec<Event<'_>> = events(&md).collect();
         let mut out = String::with_capacity(md.len() * 3 / 2);
         let mut kept: Vec<Event<'_>> = Vec::with_capacity(events.len());
@@ -212,7 +212,7 @@ pub fn markdown(md: &str) -> String {
 /// a formula as its TeX.
 pub fn plain_text(md: &str) -> String {
     let mut out = String::new();
-    for event in Parser::new_ext(md, lectern_lesson::markdown::options()) {
+    for event in Parser::new_ext(&lectern_lesson::dollars::pandoc_dollars(md), lectern_lesson::markdown::options()) {
         match event {
             Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => out.push_str(&t),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
@@ -270,18 +270,7 @@ pub fn code_block(lang: Option<&str>, code: &str) -> String {
 /// A formula as MathML. The parser checked every formula, so a failure here means the
 /// page was built from an unchecked course: show the TeX rather than fail the build.
 pub fn math(tex: &str, display: bool) -> String {
-    let storage = pulldown_latex::Storage::new();
-    let parser = pulldown_latex::Parser::new(tex, &storage);
-    let config = pulldown_latex::RenderConfig {
-        display_mode: if display { DisplayMode::Block } else { DisplayMode::Inline },
-        ..Default::default()
-    };
-    let mut out = String::new();
-    match pulldown_latex::push_mathml(&mut out, parser, config) {
-        Ok(()) if display => format!("<span class=\"math-display\">{out}</span>"),
-        Ok(()) => out,
-        Err(_) => format!("<code class=\"math-error\">{}</code>", escape(tex)),
-    }
+    crate::mathml::math(tex, display)
 }
 
 #[cfg(test)]
