@@ -352,6 +352,8 @@ fn names_are_compared_in_nfc_and_shown_as_text() {
     put("Zoe\u{308}", "");
     put("zoe-copy", "Zo\u{eb}");
     put("tab", "a\\tb");
+    // A folder named with a terminal escape: shown, never replayed.
+    put("red\u{1b}[31m\u{7}", "");
     let o = grade(&[fixture().to_str().expect("utf-8"), subs.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{}", transcript(&o));
     assert_eq!(csv_error(&out, "Jos\u{e9}"), "");
@@ -365,6 +367,11 @@ fn names_are_compared_in_nfc_and_shown_as_text() {
     assert!(tab.contains("`a\u{fffd}b` cannot be a student ID"), "{tab}");
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).expect("csv");
     assert!(!csv.contains("\\u{") && !csv.contains("\\t"), "Rust escapes reached the gradebook:\n{csv}");
+    let report = std::fs::read_to_string(out.join("report.html")).expect("report");
+    for (name, text) in [("gradebook.csv", &csv), ("report.html", &report)] {
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "a control character reached {name}");
+    }
+    assert!(csv.contains("red\u{fffd}[31m\u{fffd}"), "{csv}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

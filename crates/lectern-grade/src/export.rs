@@ -170,6 +170,15 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), GradeError> {
 /// A CSV cell. Text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or
 /// a carriage return first) gets a leading `'`, as OWASP advises against CSV injection.
 fn csv_field(s: &str) -> String {
+    // A name or answer is hostile data: control characters (a terminal escape in a
+    // folder's name) become U+FFFD; line breaks stay, quoted.
+    let visible: String;
+    let s = if s.chars().any(|c| c.is_control() && c != '\n') {
+        visible = s.chars().map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c }).collect();
+        visible.as_str()
+    } else {
+        s
+    };
     let guarded;
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         guarded = format!("'{s}");

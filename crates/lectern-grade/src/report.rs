@@ -505,6 +505,14 @@ fn share(percent: Option<f64>) -> String {
 /// HTML-escapes text for element content and double-quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    // Control characters (a terminal escape in a folder's name) show as U+FFFD.
+    let visible: String;
+    let s = if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+        visible = s.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '\u{fffd}' } else { c }).collect();
+        visible.as_str()
+    } else {
+        s
+    };
     // Writing into a String cannot fail.
     let _ = pulldown_cmark_escape::escape_html(&mut out, s);
     out
@@ -536,6 +544,7 @@ mod tests {
     #[test]
     fn escapes_and_formats() {
         assert_eq!(esc("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(esc("\u{1b}[31mred\u{7}"), "\u{fffd}[31mred\u{fffd}");
         assert_eq!(fixed(-0.0001, 2), "0.00");
         assert_eq!(fixed(-0.5, 2), "-0.50");
         assert_eq!(path_segment("zoë@x.y"), "zo%C3%AB@x.y");
