@@ -79,6 +79,10 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("huge_output.py", "wrong-values", "10"),
     ("daemon.py", "exception", "3"),
     ("reads_solution.py", "exception", "3"),
+    ("status_fifo.py", "exited-early", "3"),
+    ("status_symlink.py", "exited-early", "3"),
+    ("npy_two_shapes.py", "bad-output", "3"),
+    ("out_symlink.py", "bad-output", "3"),
 ];
 
 #[test]

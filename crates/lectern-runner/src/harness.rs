@@ -20,6 +20,10 @@ use crate::RunnerError;
 const SHIM: &str = include_str!("shim.py");
 /// The largest output file read back (a student's array is data, not a denial of service).
 const MAX_OUTPUT_FILE: u64 = 256 << 20;
+/// At most this many outputs per call are looked at (more is a bad output).
+const MAX_OUTPUTS: usize = 16;
+/// The outputs of one run together may hold at most this many bytes.
+const MAX_OUTPUT_TOTAL: u64 = 512 << 20;
 
 /// What became of one case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -408,11 +412,7 @@ struct Status {
 /// The verdict of a run that did not finish every call (from the exit and the shim's
 /// status; the status alone never passes anything).
 fn failure(dir: &Path, run: &crate::sandbox::Run, cpu_seconds: u64) -> Option<Verdict> {
-    let status: Status = std::fs::read(dir.join("status.json"))
-        .ok()
-        .filter(|b| b.len() < 1 << 20)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let status: Status = read_untrusted(&dir.join("status.json"), 1 << 20).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     match run.exit {
         Exit::WallTimeout => return Some(Verdict::Timeout { seconds: run.wall.as_secs_f64() }),
         Exit::Signal(24) => return Some(Verdict::CpuLimit { seconds: cpu_seconds }),
@@ -441,16 +441,44 @@ fn failure(dir: &Path, run: &crate::sandbox::Run, cpu_seconds: u64) -> Option<Ve
 /// Every call's outputs, `out/K/N.npy` (what status.json claims is not trusted: the files
 /// themselves are counted and checked).
 fn read_outputs(dir: &Path, calls: usize) -> Result<Vec<Vec<Tensor>>, Verdict> {
-    let mut all = Vec::with_capacity(calls);
+    let plain_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    let out = dir.join("out");
+    if !plain_dir(&out) {
+        return Err(Verdict::BadOutput { reason: "`out` is not a plain folder".into() });
+    }
+    // First every call's files by their metadata alone: how many, and how big in all,
+    // before a byte of them is read.
+    let mut planned: Vec<Vec<PathBuf>> = Vec::with_capacity(calls);
+    let mut total: u64 = 0;
     for k in 0..calls {
-        let mut got = Vec::new();
-        for i in 0..=16 {
-            let path = dir.join("out").join(k.to_string()).join(format!("{i}.npy"));
+        let call = out.join(k.to_string());
+        if !plain_dir(&call) {
+            planned.push(Vec::new());
+            continue;
+        }
+        let mut files = Vec::new();
+        for i in 0..=MAX_OUTPUTS {
+            let path = call.join(format!("{i}.npy"));
             let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
+            if i == MAX_OUTPUTS {
+                return Err(Verdict::BadOutput { reason: format!("more than {MAX_OUTPUTS} outputs") });
+            }
             if !meta.is_file() || meta.len() > MAX_OUTPUT_FILE {
                 return Err(Verdict::BadOutput { reason: format!("output {i} is not a plain file of at most {MAX_OUTPUT_FILE} bytes") });
             }
-            match read_npy_checked(&path) {
+            total = total.saturating_add(meta.len());
+            files.push(path);
+        }
+        planned.push(files);
+    }
+    if total > MAX_OUTPUT_TOTAL {
+        return Err(Verdict::BadOutput { reason: format!("the outputs hold {total} bytes in all, more than {MAX_OUTPUT_TOTAL}") });
+    }
+    let mut all = Vec::with_capacity(calls);
+    for files in planned {
+        let mut got = Vec::with_capacity(files.len());
+        for (i, path) in files.iter().enumerate() {
+            match read_npy_checked(path) {
                 Ok(t) => got.push(t),
                 Err(reason) => return Err(Verdict::BadOutput { reason: format!("output {i}: {reason}") }),
             }
@@ -458,6 +486,28 @@ fn read_outputs(dir: &Path, calls: usize) -> Result<Vec<Vec<Tensor>>, Verdict> {
         all.push(got);
     }
     Ok(all)
+}
+
+/// Reads a file that student code could have replaced: never through a symbolic link
+/// (`O_NOFOLLOW`), never waiting on a FIFO (`O_NONBLOCK`, and only a regular file is
+/// read), and at most `limit` bytes.
+fn read_untrusted(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a plain file".into());
+    }
+    if meta.len() > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// A case's outputs against the reference's: within [`tolerance`]'s error bound of the
@@ -597,8 +647,8 @@ fn judge_mlm(case: &Case, inputs: &BTreeMap<String, Tensor>, got: &[Tensor]) -> 
 
 /// Reads an `.npy` file the student's process wrote, refusing headers whose shape and
 /// dtype do not match the file's size (before anything is allocated for them).
-fn read_npy_checked(path: &PathBuf) -> Result<Tensor, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+fn read_npy_checked(path: &Path) -> Result<Tensor, String> {
+    let bytes = read_untrusted(path, MAX_OUTPUT_FILE)?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not an .npy file".into());
     }
@@ -608,7 +658,17 @@ fn read_npy_checked(path: &PathBuf) -> Result<Tensor, String> {
         _ => return Err("unknown .npy version".into()),
     };
     let header = bytes.get(start..start + header_len).ok_or("truncated header")?;
-    let header = String::from_utf8_lossy(header);
+    let header = std::str::from_utf8(header).map_err(|_| "the header is not text")?;
+    // numpy writes each key once; a header with a key twice is read one way here and
+    // another by whatever reads it next.
+    for key in ["'descr'", "'fortran_order'", "'shape'"] {
+        if header.matches(key).count() != 1 {
+            return Err(format!("the header must hold {key} exactly once"));
+        }
+    }
+    if header.matches(':').count() != 3 {
+        return Err("the header holds keys other than descr, fortran_order and shape".into());
+    }
     let descr = header.split("'descr':").nth(1).and_then(|s| s.split('\'').nth(1)).ok_or("no dtype")?;
     let size = match &descr[descr.len().saturating_sub(2)..] {
         "f8" | "i8" | "u8" => 8,
@@ -629,5 +689,18 @@ fn read_npy_checked(path: &PathBuf) -> Result<Tensor, String> {
     if header.contains("'fortran_order': True") {
         return Err("Fortran-ordered arrays are not read".into());
     }
-    Tensor::read_npy(path).map_err(|e| e.to_string())
+    // Built from the bytes already checked, never from the path again.
+    let dtype = match descr {
+        "<f8" => CDType::F64,
+        "<f4" => CDType::F32,
+        "<f2" => CDType::F16,
+        "<i8" => CDType::I64,
+        "<i4" => CDType::I32,
+        "<i2" => CDType::I16,
+        "<u4" => CDType::U32,
+        "|u1" | "|b1" => CDType::U8,
+        other => return Err(format!("unsupported dtype {other}")),
+    };
+    let dims: Vec<usize> = shape.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().unwrap_or(0)).collect();
+    Tensor::from_raw_buffer(&bytes[start + header_len..], dtype, &dims, &Device::Cpu).map_err(|e| e.to_string())
 }
