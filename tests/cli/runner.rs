@@ -214,3 +214,42 @@ fn half_precision_cases_pass_the_solution_and_fail_a_wrong_one() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success() && stdout.contains(", on cpu)"), "{}", transcript(&output));
 }
+
+/// Whatever a hand-in leaves in its scratch folder is removed after the run, however
+/// deep (25,000 nested folders overflowed the stack that removed them), and the run's
+/// verdict is the code's own.
+#[test]
+fn a_deep_tree_left_behind_is_removed_and_the_run_goes_on() {
+    let tmp = crate::tempdir("deep-nesting");
+    let file = root().join("tests/fixtures/runner/hostile/deep_nesting.py");
+    let output = assert_cmd::Command::cargo_bin("lectern")
+        .expect("the lectern binary is built")
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &tmp)
+        .args(["test", "tests/fixtures/runner/course", "attention", &file.to_string_lossy(), "--json", "--time-limit", "20"])
+        .output()
+        .expect("lectern runs");
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(&output)));
+    assert_eq!(verdicts(&json), ["wrong-values"], "{json:#}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left behind in the scratch root: {left:?}");
+    // The same hand-in in a batch, where runs happen on worker threads with small stacks.
+    let handins = crate::tempdir("deep-nesting-class");
+    std::fs::create_dir_all(handins.join("class/s1")).expect("mkdir");
+    std::fs::copy(&file, handins.join("class/s1/attention.py")).expect("copy");
+    let out = handins.join("out");
+    let output = assert_cmd::Command::cargo_bin("lectern")
+        .expect("the lectern binary is built")
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &tmp)
+        .args(["grade", "tests/fixtures/runner/course", &handins.join("class").to_string_lossy(), "--out", &out.to_string_lossy(), "--jobs", "2"])
+        .output()
+        .expect("lectern runs");
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left behind in the scratch root: {left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(&handins);
+}

@@ -273,6 +273,42 @@ fn system_binds() -> Vec<OsString> {
 }
 
 /// As root, `setpriv` to `nobody` before anything else runs; as a user, nothing.
+/// A run's scratch folder, removed when dropped, whatever the code left in it.
+#[derive(Debug)]
+pub struct Scratch(Option<PathBuf>);
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take()
+            && !remove_tree(&path)
+        {
+            eprintln!("lectern: could not remove the scratch folder {} (what the code left there); remove it by hand", path.display());
+        }
+    }
+}
+
+/// Removes a folder that student code filled, however deep. std's `remove_dir_all`
+/// recurses, one stack frame and one open folder per level: 25,000 nested folders
+/// overflow a worker thread's stack and abort the grader, and deeper ones run out of
+/// descriptors and fail. So it runs on a thread with a large stack, and where it still
+/// fails `rm -rf` (which walks any depth with fts) finishes the job. True when the
+/// folder is gone.
+pub fn remove_tree(path: &Path) -> bool {
+    let owned = path.to_path_buf();
+    let quick = std::thread::Builder::new().stack_size(256 << 20).spawn(move || std::fs::remove_dir_all(&owned)).ok().and_then(|h| h.join().ok());
+    if matches!(quick, Some(Ok(()))) || std::fs::symlink_metadata(path).is_err() {
+        return true;
+    }
+    let _ = Command::new("rm").arg("-rf").arg("--one-file-system").arg("--").arg(path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    std::fs::symlink_metadata(path).is_err()
+}
+
 fn drop_privileges(mode: Mode) -> Vec<OsString> {
     match mode {
         Mode::Root => vec![
@@ -316,7 +352,7 @@ impl Sandbox {
     /// A new scratch folder for one run under `root`: a name no other process on any
     /// host can pick (random, made with `O_EXCL`-style creation), writable by the
     /// sandbox's user, removed when dropped.
-    pub fn scratch(&self, root: &Path) -> Result<tempfile::TempDir, RunnerError> {
+    pub fn scratch(&self, root: &Path) -> Result<Scratch, RunnerError> {
         let scratch = |e: std::io::Error| RunnerError::Scratch { message: format!("{}: {e}", root.display()) };
         std::fs::create_dir_all(root).map_err(scratch)?;
         let dir = tempfile::Builder::new().prefix("lectern-run-").tempdir_in(root).map_err(scratch)?;
@@ -324,7 +360,7 @@ impl Sandbox {
             // Only the folder itself is handed to `nobody`; its parent stays private.
             std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).map_err(scratch)?;
         }
-        Ok(dir)
+        Ok(Scratch(Some(dir.keep())))
     }
 
     /// Runs the Python script `args[0]` (a file in `scratch`) with the arguments after it,
