@@ -235,3 +235,41 @@ fn the_key_fingerprint_changes_with_the_key_and_not_with_prose() {
     assert_ne!(fingerprint(&lesson), original);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A runner whose first run of any code times out and whose later runs pass: a loaded
+/// machine, then a quiet one.
+struct LoadedThenQuiet(std::sync::atomic::AtomicUsize);
+
+impl CodeRunner for LoadedThenQuiet {
+    fn run(&self, exercise: &Exercise, _: &[u8]) -> Result<Vec<CaseOutcome>, String> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (passed, verdict) = if n == 0 { (false, "timeout") } else { (true, "pass") };
+        Ok(vec![CaseOutcome {
+            name: "only case".into(),
+            visible: true,
+            passed,
+            verdict: verdict.into(),
+            message: String::new(),
+            score: if passed { exercise.points } else { 0.0 },
+            max_score: exercise.points,
+        }])
+    }
+    fn fingerprint(&self) -> String {
+        "loaded".into()
+    }
+}
+
+/// A verdict the machine may have caused (a timeout) is run again, alone, and only that
+/// run is kept and cached: a loaded moment never becomes a grade.
+#[test]
+fn a_timeout_is_run_again_before_it_counts() {
+    let loaded = lectern_lesson::load_course(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../courses/ai012"));
+    let key = Key::new(&loaded.course);
+    let handin = HandIn { source: "s1".into(), files: BTreeMap::from([("attention.py".to_owned(), b"def f(): pass\n".to_vec())]), problems: Vec::new(), error: None };
+    let runner = LoadedThenQuiet(std::sync::atomic::AtomicUsize::new(0));
+    let (record, runs) = grade_handin(&key, &handin, "hash", "key", &runner, None).expect("graded");
+    let attention = record.results.iter().find(|r| r.item == "attention").expect("the exercise");
+    assert_eq!(attention.score, attention.max_score, "{attention:?}");
+    assert_eq!(runner.0.load(std::sync::atomic::Ordering::SeqCst), 2, "run twice");
+    assert!(runs.iter().all(|r| r.outcomes.iter().all(|c| c.verdict == "pass")), "only the rerun is cached");
+}
