@@ -120,11 +120,8 @@ fn content_chars(folded: &str, keep: impl Fn(usize) -> bool) -> usize {
     folded.char_indices().filter(|(at, c)| c.is_alphanumeric() && keep(*at)).count()
 }
 
-/// Whether `c` is written without spaces between words (CJK ideographs, kana, Hangul):
-/// there each character counts as a word.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xAC00..=0xD7AF | 0x20000..=0x2FFFF)
-}
+// CJK text is written without spaces between words: there each letter counts as a word.
+use lectern_lesson::cjk::is_letter as is_cjk;
 
 /// Ends a clause: a negation never reaches across one.
 fn ends_clause(c: char) -> bool {

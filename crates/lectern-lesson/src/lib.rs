@@ -9,6 +9,7 @@
 
 pub mod anchors;
 pub mod answer;
+pub mod cjk;
 pub mod course;
 pub mod diag;
 pub mod dollars;

@@ -390,23 +390,7 @@ fn skip_command(tex: &str, at: usize) -> usize {
 
 /// Chinese, Japanese or Korean script, or their punctuation and full-width forms.
 fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x1100..=0x11FF // Hangul Jamo
-        | 0x2E80..=0x2FDF // CJK radicals, Kangxi radicals
-        | 0x3000..=0x303F // CJK symbols and punctuation
-        | 0x3040..=0x30FF // Hiragana, Katakana
-        | 0x3100..=0x312F // Bopomofo
-        | 0x3130..=0x318F // Hangul compatibility Jamo
-        | 0x31A0..=0x31FF // Bopomofo extended, CJK strokes, Katakana extensions
-        | 0x3200..=0x4DBF // enclosed CJK, compatibility, extension A
-        | 0x4E00..=0x9FFF // CJK unified ideographs
-        | 0xA960..=0xA97F // Hangul Jamo extended A
-        | 0xAC00..=0xD7FF // Hangul syllables, Jamo extended B
-        | 0xF900..=0xFAFF // CJK compatibility ideographs
-        | 0xFE30..=0xFE4F // CJK compatibility forms
-        | 0xFF00..=0xFFEF // half-width and full-width forms
-        | 0x20000..=0x3FFFF // extensions B and on
-    )
+    crate::cjk::is_letter(c) || crate::cjk::is_punctuation(c) || matches!(c as u32, 0xFF00..=0xFFEF)
 }
 
 #[cfg(test)]

@@ -19,16 +19,12 @@ use std::borrow::Cow;
 
 use pulldown_cmark::{Event, Parser};
 
-/// Whether `c` is a CJK ideograph, kana or Hangul syllable (a letter of CJK text).
-pub fn is_cjk_letter(c: char) -> bool {
-    matches!(c as u32, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
-}
+use lectern_lesson::cjk::is_letter as is_cjk_letter;
 
-/// Whether `c` is CJK or full-width punctuation (including curly quotes, which CJK text
-/// uses as its quotation marks).
-pub fn is_cjk_punctuation(c: char) -> bool {
-    matches!(c as u32, 0x3000..=0x303F | 0xFE30..=0xFE4F | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
-        || matches!(c, '“' | '”' | '‘' | '’' | '…' | '—' | '·')
+/// Whether `c` is CJK punctuation ([`lectern_lesson::cjk::is_punctuation`]) or one of the
+/// marks CJK text uses as its own (curly quotes, the ellipsis, the em dash, the middle dot).
+fn is_cjk_punctuation(c: char) -> bool {
+    lectern_lesson::cjk::is_punctuation(c) || matches!(c, '“' | '”' | '‘' | '’' | '…' | '—' | '·')
 }
 
 /// Whether `c` opens a CJK bracket or quotation (`「`, `『`, `（`, `《`, `“`, …).
