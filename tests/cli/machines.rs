@@ -297,3 +297,81 @@ fn without_a_sandbox_test_warns_and_runs_while_grade_and_serve_refuse() {
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What each hand-in of `tests/fixtures/runner/class` must get: its score and words of its
+/// verdict. Two correct solutions (one threaded) among classmates that spin in 61
+/// processes of their own sessions, hold 63 sleeping processes, fill every writable
+/// place, hold 9 GiB in six forks or 3 GiB in a memfd, make a user namespace, leave
+/// 25,000 nested folders, forge the runner's reports, leave a FIFO, or loop for ever.
+const CLASS: &[(&str, f64, &str)] = &[
+    ("s01-correct", 1.0, "matches the reference"),
+    ("s02-threads", 1.0, "matches the reference"),
+    ("s03-spinners", 0.0, ""),
+    ("s04-sleepers", 0.0, "values differ"),
+    ("s05-fills-disk", 0.0, "scratch space"),
+    ("s06-forks-memory", 0.0, "ran out of memory"),
+    ("s07-memfd", 0.0, "PermissionError"),
+    ("s08-unshare", 0.0, "unshare: Operation not permitted"),
+    ("s09-deep-nesting", 0.0, "values differ"),
+    ("s10-forged-reports", 0.0, "reports broke off"),
+    ("s11-status-fifo", 0.0, "exited (code 0)"),
+    ("s12-infinite-loop", 0.0, "CPU time"),
+];
+
+/// The class in `into`: the hand-ins of `tests/fixtures/runner/class` with a correct
+/// solution and hostile files from beside it (`runner` is a copy of
+/// `tests/fixtures/runner`).
+fn assemble_class(runner: &Path, into: &Path) {
+    copy_tree(&runner.join("class"), into);
+    let borrowed = [
+        ("s01-correct", "correct/attention/float64.py"),
+        ("s09-deep-nesting", "hostile/deep_nesting.py"),
+        ("s10-forged-reports", "hostile/forged_reports.py"),
+        ("s11-status-fifo", "hostile/status_fifo.py"),
+        ("s12-infinite-loop", "hostile/infinite_loop.py"),
+    ];
+    for (student, file) in borrowed {
+        std::fs::create_dir_all(into.join(student)).expect("folder");
+        std::fs::copy(runner.join(file), into.join(student).join("attention.py")).expect("hand-in");
+    }
+}
+
+fn class_results(out: &Path) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (student, score, says) in CLASS {
+        let path = out.join("students").join(student).join("results.json");
+        let results: Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or(Value::Null);
+        let output = results["tests"][0]["output"].as_str().unwrap_or("(no result)");
+        if results["score"].as_f64() != Some(*score) || !output.contains(says) {
+            wrong.push(format!("{student}: expected {score} and {says:?}, got {} and {output:?}", results["score"]));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn a_hostile_class_is_graded_to_the_last_hand_in_as_root_and_as_an_ordinary_user() {
+    // As this user (root in CI: a cgroup and a uid of its own per sandbox).
+    let dir = tempdir("hostile-class");
+    let (class, out) = (dir.join("class"), dir.join("out"));
+    assemble_class(&root().join("tests/fixtures/runner"), &class);
+    let started = Instant::now();
+    let output = crate::lectern(&root(), &["grade", "tests/fixtures/runner/course", class.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--jobs", "2", "--time-limit", "5"]);
+    assert!(output.status.success(), "{}", transcript(&output));
+    let wrong = class_results(&out);
+    assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), transcript(&output));
+    // The batch did not wait on what they left running (the sleepers, the forks).
+    assert!(started.elapsed() < Duration::from_secs(240), "took {:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // As an ordinary user: no cgroup, so the runner sums the sandbox's memory itself.
+    let user = Ordinary::new("hostile-class");
+    assemble_class(&user.dir.join("runner"), &user.dir.join("class"));
+    if is_root() {
+        chown_tree(&user.dir);
+    }
+    let output = user.lectern(&["grade", "runner/course", "class", "--out", "out", "--jobs", "2", "--time-limit", "5"]);
+    assert!(output.status.success(), "{}", transcript(&output));
+    let wrong = class_results(&user.dir.join("out"));
+    assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), transcript(&output));
+}

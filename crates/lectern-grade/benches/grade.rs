@@ -5,23 +5,21 @@
 //!    transaction per hand-in, and writing every export (CSV, 10,000 results.json,
 //!    report.html) — and the process's peak memory while grading (target >= 5,000/s on 2
 //!    cores);
-//! 2. then a rerun of the same batch (nothing changed: every hand-in is skipped);
-//! 3. 200 hand-ins of the `attention` exercise (right and wrong solutions) through the
-//!    sandbox with `--jobs 2`: hand-ins per second.
+//! 2. then a rerun of the same batch (nothing changed: every hand-in is skipped).
 //!
-//! Run: `cargo bench -p lectern-grade --bench grade` (part 3 needs bwrap and python3;
-//! `LECTERN_BENCH_CODE=0` skips it; `LECTERN_BENCH_DIR=/dev/shm` runs on a RAM disk).
+//! Code grading (the sandbox) is measured by `cargo bench -p lectern --bench grade_speed`,
+//! against the pytest baseline.
+//!
+//! Run: `cargo bench -p lectern-grade --bench grade` (`LECTERN_BENCH_DIR=/dev/shm` runs on
+//! a RAM disk).
 
 use std::path::Path;
 use std::time::Instant;
 
-use lectern_grade::code::SandboxRunner;
 use lectern_grade::{BatchOptions, CodeRunner, Progress};
 use lectern_lesson::model::Exercise;
-use lectern_runner::sandbox::{Isolation, Limits};
 
 const QUIZ_HAND_INS: usize = 10_000;
-const CODE_HAND_INS: usize = 200;
 
 /// For the quiz-only batch: no hand-in has code, so nothing may be run.
 struct NoCode;
@@ -131,31 +129,5 @@ fn main() {
         summary.exporting.as_secs_f64() / floor.as_secs_f64()
     );
 
-    if std::env::var("LECTERN_BENCH_CODE").is_ok_and(|v| v == "0") {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return;
-    }
-    let code_subs = tmp.join("code-submissions");
-    let solution = std::fs::read_to_string(root.join("courses/ai012/exercises/attention/solution.py")).expect("solution");
-    let wrong = std::fs::read_to_string(root.join("tests/fixtures/runner/wrong/attention/no_scaling.py")).expect("a wrong solution");
-    for i in 0..CODE_HAND_INS {
-        let d = code_subs.join(format!("c{i:04}"));
-        std::fs::create_dir_all(&d).expect("mkdir");
-        // Every file differs (a comment), so that no run is reused from the gradebook.
-        let code = if i % 4 == 3 { &wrong } else { &solution };
-        std::fs::write(d.join("attention.py"), format!("{code}\n# hand-in {i}\n")).expect("write");
-    }
-    let runner = SandboxRunner::new(course.config.runner.clone(), Limits::default(), Isolation::Bubblewrap, candle_core::Device::Cpu, lectern_runner::python::cache_dir(), None);
-    // The Python environment is made (or found) before the clock starts.
-    let warm = tmp.join("warm");
-    std::fs::create_dir_all(warm.join("w")).expect("mkdir");
-    std::fs::write(warm.join("w/attention.py"), &solution).expect("write");
-    lectern_grade::grade_batch(course, &warm, &tmp.join("warm-out"), &options, &runner, &quiet).expect("grades");
-    let started = Instant::now();
-    let summary = lectern_grade::grade_batch(course, &code_subs, &tmp.join("code-out"), &options, &runner, &quiet).expect("grades");
-    let took = started.elapsed();
-    assert_eq!(summary.graded, CODE_HAND_INS);
-    println!("attention hand-ins through the sandbox: {CODE_HAND_INS}, --jobs 2");
-    println!("  {:.1} s = {:.2} hand-ins/s", took.as_secs_f64(), CODE_HAND_INS as f64 / took.as_secs_f64());
     let _ = std::fs::remove_dir_all(&tmp);
 }

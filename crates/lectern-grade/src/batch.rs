@@ -490,17 +490,13 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
     Ok(result)
 }
 
-/// Verdicts a loaded machine can cause on code that is right: out of wall-clock time,
-/// out of memory.
-const MACHINE_VERDICTS: &[&str] = &["timeout", "memory-limit"];
-
 /// Runs that may run side by side hold this for reading; a rerun holds it for writing,
 /// so that it runs alone.
 static ALONE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Runs the code; when a case ends in a verdict the machine may have caused
-/// ([`MACHINE_VERDICTS`]: a classmate's processes can slow or crowd a correct
-/// solution), runs it once more with no other code running, and keeps that run. Only
+/// ([`CaseOutcome::machine_may_be_to_blame`]: a classmate's processes can slow or crowd
+/// a correct solution), runs it once more with no other code running, and keeps that run. Only
 /// the kept run is ever cached, so a loaded moment never becomes a student's grade for
 /// good.
 fn run_alone_if_the_machine_may_be_to_blame(runner: &dyn CodeRunner, exercise: &Exercise, code: &[u8]) -> Result<Vec<CaseOutcome>, String> {
@@ -508,7 +504,7 @@ fn run_alone_if_the_machine_may_be_to_blame(runner: &dyn CodeRunner, exercise: &
         let _shared = ALONE.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         runner.run(exercise, code)?
     };
-    if !first.iter().any(|c| MACHINE_VERDICTS.contains(&c.verdict.as_str())) {
+    if !first.iter().any(|c| c.machine_may_be_to_blame) {
         return Ok(first);
     }
     let _alone = ALONE.write().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -16,8 +16,6 @@ pub enum GradeError {
     Overrides { path: PathBuf, message: String },
     /// Shards that cannot be merged.
     Merge { message: String },
-    /// The runner cannot run code at all (no Python, no sandbox).
-    Runner(lectern_runner::RunnerError),
     /// The submissions hold no hand-in at all (`skipped` entries were not folders).
     NoHandIns { path: PathBuf, skipped: usize },
     /// The gradebook in `out` holds hand-ins that `submissions` does not: the run would
@@ -37,7 +35,6 @@ impl std::fmt::Display for GradeError {
             GradeError::Incompatible { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Overrides { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Merge { message } => write!(f, "cannot merge: {message}"),
-            GradeError::Runner(e) => write!(f, "{e}"),
             GradeError::NoHandIns { path, skipped } => {
                 write!(f, "no hand-in folders found in {}", path.display())?;
                 if *skipped > 0 {
@@ -67,9 +64,3 @@ impl std::fmt::Display for GradeError {
 }
 
 impl std::error::Error for GradeError {}
-
-impl From<lectern_runner::RunnerError> for GradeError {
-    fn from(e: lectern_runner::RunnerError) -> Self {
-        GradeError::Runner(e)
-    }
-}

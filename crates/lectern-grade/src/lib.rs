@@ -5,9 +5,10 @@
 //! by student. Out: `gradebook.sqlite` (every hand-in and result; the source of
 //! everything else), `gradebook.csv`, `students/<id>/results.json` and `report.html`.
 //!
-//! It knows the course model and asks the runner to run code; it must never know the
-//! site's HTML templates or the command line, and it never runs student code itself:
-//! code only runs through [`lectern_runner`], in its sandbox.
+//! It knows the course model and asks a [`CodeRunner`] to run code; it must never know
+//! the site's HTML templates, the command line or how code is run (the binary wires
+//! Lectern's sandboxed runner in through that trait), and it never runs student code
+//! itself.
 
 pub mod answers;
 pub mod batch;
@@ -73,4 +74,9 @@ pub struct CaseOutcome {
     pub message: String,
     pub score: f64,
     pub max_score: f64,
+    /// The verdict may come from the machine rather than the code (out of wall-clock time
+    /// or memory on a loaded machine): the hand-in is run again, alone, before it counts.
+    /// Said by the runner; never kept in the gradebook (only a kept run is).
+    #[serde(skip)]
+    pub machine_may_be_to_blame: bool,
 }

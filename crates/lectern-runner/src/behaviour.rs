@@ -23,7 +23,7 @@
 //! from finite to NaN or infinite when only other positions changed counts as a change.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use candle_core::{DType as CDType, Device, Tensor};
 use lectern_lesson::model::{ArgValue, Case, DType, Exercise, Property};
@@ -47,7 +47,7 @@ pub(crate) struct Call {
 }
 
 /// Which elements of an output a comparison looks at, by multi-index.
-type Region = Rc<dyn Fn(&[usize]) -> bool>;
+type Region = Arc<dyn Fn(&[usize]) -> bool + Send + Sync>;
 
 pub(crate) enum Comparison {
     /// Output `output` of calls `a` and `b` must agree inside `region`.
@@ -79,18 +79,7 @@ pub fn fits(reference: &str, property: Property) -> Result<(), String> {
 }
 
 fn fits_quietly(reference: &str, property: Property) -> bool {
-    match property {
-        Property::NoFutureLeak => matches!(reference, "attention" | "causal-attention"),
-        Property::PaddingRespected => {
-            matches!(reference, "attention" | "bidirectional-attention" | "cross-attention")
-        }
-        Property::KvCacheConsistent => reference == "kv-cache",
-        Property::StableLargeLogits => matches!(
-            reference,
-            "attention" | "causal-attention" | "bidirectional-attention" | "cross-attention" | "kv-cache"
-        ),
-        Property::BatchIndependent => !matches!(reference, "kv-cache-memory" | "mlm-masking"),
-    }
+    reference::by_name(reference).is_some_and(|r| r.checks.contains(&property))
 }
 
 /// The case a check takes its sizes and arguments from: the first visible case that gives
@@ -288,7 +277,7 @@ impl Planner<'_> {
                     a,
                     b,
                     output,
-                    region: Rc::clone(&region),
+                    region: Arc::clone(&region),
                     what: format!("{what}{scale}"),
                 });
             }
@@ -357,7 +346,7 @@ impl Planner<'_> {
                 }
                 let args = BTreeMap::from([("causal".to_owned(), ArgValue::Bool(true))]);
                 let what = format!("with causal=True (and a mask), changing q, k and v after position {t} changed an output at or before it");
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(move |i: &[usize]| i[seq] <= t), &what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(move |i: &[usize]| i[seq] <= t), &what)?;
             }
             Property::PaddingRespected => {
                 inputs.insert("mask".into(), key_mask);
@@ -368,7 +357,7 @@ impl Planner<'_> {
                     perturbed.insert(name.into(), p);
                 }
                 let what = "changing k and v at masked key positions changed the output";
-                self.perturbation(inputs, perturbed, &large, &no_args, 1, Rc::new(|_: &[usize]| true), what)?;
+                self.perturbation(inputs, perturbed, &large, &no_args, 1, Arc::new(|_: &[usize]| true), what)?;
             }
             Property::StableLargeLogits => {
                 let big = scaled(&inputs, &large)?;
@@ -385,7 +374,7 @@ impl Planner<'_> {
                     perturbed.insert(name.into(), p);
                 }
                 let what = format!("changing batch item {last} of q, k and v changed another item's output");
-                self.perturbation(inputs, perturbed, &large, &no_args, 1, Rc::new(move |i: &[usize]| i[0] != last), &what)?;
+                self.perturbation(inputs, perturbed, &large, &no_args, 1, Arc::new(move |i: &[usize]| i[0] != last), &what)?;
             }
             Property::KvCacheConsistent => unreachable!("checked by fits"),
         }
@@ -423,7 +412,7 @@ impl Planner<'_> {
                 let mut perturbed = inputs.clone();
                 perturbed.insert("x".into(), self.draw.perturb(&inputs["x"], |i| i[1] > t)?);
                 let what = format!("changing x after position {t} changed an output at or before it");
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(move |i: &[usize]| i[1] <= t), &what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(move |i: &[usize]| i[1] <= t), &what)?;
             }
             Property::PaddingRespected => {
                 inputs.insert("padding_mask".into(), key_mask(&pads, l)?);
@@ -431,7 +420,7 @@ impl Planner<'_> {
                 let p = pads.clone();
                 perturbed.insert("x".into(), self.draw.perturb(&inputs["x"], move |i| i[1] + p[i[0]] >= l)?);
                 let what = "changing x at padded positions changed the output of a real position";
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(move |i: &[usize]| i[1] + pads[i[0]] < l), what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(move |i: &[usize]| i[1] + pads[i[0]] < l), what)?;
             }
             Property::StableLargeLogits => {
                 let big = scaled(&inputs, &large)?;
@@ -447,7 +436,7 @@ impl Planner<'_> {
                 let mut perturbed = inputs.clone();
                 perturbed.insert("x".into(), self.draw.perturb(&inputs["x"], |i| i[0] == last)?);
                 let what = format!("changing batch item {last} of x changed another item's output");
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(move |i: &[usize]| i[0] != last), &what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(move |i: &[usize]| i[0] != last), &what)?;
             }
             Property::KvCacheConsistent => unreachable!("checked by fits"),
         }
@@ -476,7 +465,7 @@ impl Planner<'_> {
                 let mut perturbed = inputs.clone();
                 perturbed.insert("enc".into(), self.draw.perturb(&inputs["enc"], move |i| i[1] + pads[i[0]] >= lk)?);
                 let what = "changing enc at padded positions changed the output";
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(|_: &[usize]| true), what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(|_: &[usize]| true), what)?;
             }
             Property::StableLargeLogits => {
                 let big = scaled(&inputs, &large)?;
@@ -492,7 +481,7 @@ impl Planner<'_> {
                     perturbed.insert(name.into(), self.draw.perturb(&inputs[name], |i| i[0] == last)?);
                 }
                 let what = format!("changing batch item {last} of x and enc changed another item's output");
-                self.perturbation(inputs, perturbed, &large, &args, 1, Rc::new(move |i: &[usize]| i[0] != last), &what)?;
+                self.perturbation(inputs, perturbed, &large, &args, 1, Arc::new(move |i: &[usize]| i[0] != last), &what)?;
             }
             Property::NoFutureLeak | Property::KvCacheConsistent => unreachable!("checked by fits"),
         }
@@ -591,7 +580,7 @@ impl Planner<'_> {
                         perturbed.insert(name.into(), self.draw.perturb(&inputs[name], |i| i[0] == last)?);
                     }
                     let what = format!("changing batch item {last} of x_t and the caches changed another item's output");
-                    self.perturbation(inputs, perturbed, &large, &args, 3, Rc::new(move |i: &[usize]| i[0] != last), &what)?;
+                    self.perturbation(inputs, perturbed, &large, &args, 3, Arc::new(move |i: &[usize]| i[0] != last), &what)?;
                 }
             }
             Property::NoFutureLeak | Property::PaddingRespected => unreachable!("checked by fits"),
@@ -622,7 +611,7 @@ impl Planner<'_> {
         perturbed.insert("x".into(), self.draw.perturb(&inputs["x"], |i| i[0] == last)?);
         let what = format!("changing batch item {last} of x changed another item's output");
         let args = base.args.clone();
-        self.perturbation(inputs, perturbed, &[], &args, 1, Rc::new(move |i: &[usize]| i[0] != last), &what)?;
+        self.perturbation(inputs, perturbed, &[], &args, 1, Arc::new(move |i: &[usize]| i[0] != last), &what)?;
         Ok(Ok(()))
     }
 }

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use candle_core::Device;
+/// The device type the references run on (candle's), for callers that hold one.
+pub use candle_core::Device;
 
 use crate::RunnerError;
 

@@ -25,9 +25,15 @@ pub mod behaviour;
 pub mod device;
 pub mod exercise;
 pub mod harness;
+pub mod inputs;
+pub mod judge;
+mod prepare;
+pub mod protocol;
+pub mod verdict;
 pub mod python;
 pub mod reference;
 pub mod sandbox;
 pub mod tolerance;
+pub mod seccomp;
 
 pub use error::RunnerError;

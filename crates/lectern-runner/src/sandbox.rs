@@ -1,20 +1,27 @@
 //! Running untrusted Python: a Bubblewrap sandbox (no network, a read-only view of the
-//! system and the Python environment, one writable scratch folder, its own PID
-//! namespace) with limits on CPU time, memory, processes and file size, under a
-//! wall-clock limit that kills the whole process tree.
+//! system and the Python environment, writable places that are size-limited tmpfs or one
+//! scratch folder, its own PID namespace, the seccomp filter of [`crate::seccomp`]) with
+//! limits on CPU time, memory, processes and file size, under a wall-clock limit that
+//! kills the whole process tree. Every command makes its sandbox here
+//! ([`Sandbox::for_course`]); grading runs in long-lived [`Session`]s, single runs
+//! (`build`, `serve`) through [`Sandbox::run_python`].
 //!
 //! Two modes, chosen by who runs Lectern ([`Mode::current`]):
 //!
 //! - **root** (a grading server, CI): Bubblewrap without a user namespace, and `setpriv`
-//!   drops to uid/gid 65534 (`nobody`) inside, so that RLIMIT_NPROC binds (it never binds
-//!   root) and the code owns nothing on the host.
+//!   drops to an unprivileged uid inside, so that RLIMIT_NPROC binds (it never binds
+//!   root) and the code owns nothing on the host: for a session a uid of its own from a
+//!   range ([`UidSlot`]), so that no classmate's processes count against its limit, and a
+//!   cgroup v1 of its own ([`Cgroup`]) for the memory and processes of its whole tree;
+//!   for a single run uid 65534 (`nobody`).
 //! - **an ordinary user** (a student's laptop, most instructors): Bubblewrap in a user
 //!   namespace of its own (`--unshare-user`, and `--disable-userns` so the code cannot
 //!   nest another); the code runs as that user mapped into the namespace, with no
 //!   capabilities outside it. Every limit is the same `prlimit` list. What differs:
 //!   RLIMIT_NPROC counts the processes of the sandbox's own user namespace (Linux ≥ 5.14
-//!   counts it per namespace), where as root it counts every process of uid 65534 on
-//!   the machine; files the code writes in its scratch folder belong to the user.
+//!   counts it per namespace); there is no cgroup (an ordinary user's are not
+//!   delegated), so the supervisor inside sums its processes' memory itself; files the
+//!   code writes belong to the user.
 //!
 //! What it needs: Debian's `bubblewrap` (`/usr/bin/bwrap`, or the one `LECTERN_BWRAP`
 //! names) and `prlimit` from util-linux (and
@@ -46,7 +53,11 @@ const NOBODY: u32 = 65534;
 /// Limits of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// CPU seconds. For a grading session: the budget of one exercise of one hand-in,
+    /// every case and check together (the sandbox's processes' CPU time, counted by the
+    /// supervisor inside). For a single run (`run_python`): RLIMIT_CPU of its process.
     pub cpu_seconds: u64,
+    /// Wall-clock time: a session's exercise budget, or a single run's limit.
     pub wall: Duration,
     /// Memory: the address space (RLIMIT_AS); with [`Limits::gpu`], the data segment
     /// (RLIMIT_DATA) instead.
@@ -214,7 +225,7 @@ fn try_sandbox() -> Result<(), String> {
     let mut args = namespace_args(mode);
     args.extend(system_binds());
     args.extend(["--bind".into(), dir.path().into(), "/work".into(), "--chdir".into(), "/work".into(), "--".into()]);
-    args.extend(drop_privileges(mode));
+    args.extend(drop_privileges(mode, NOBODY));
     args.push("/usr/bin/true".into());
     let out = Command::new(&bwrap)
         .args(&args)
@@ -309,12 +320,12 @@ pub fn remove_tree(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_err()
 }
 
-fn drop_privileges(mode: Mode) -> Vec<OsString> {
+fn drop_privileges(mode: Mode, uid: u32) -> Vec<OsString> {
     match mode {
         Mode::Root => vec![
             "/usr/bin/setpriv".into(),
-            format!("--reuid={NOBODY}").into(),
-            format!("--regid={NOBODY}").into(),
+            format!("--reuid={uid}").into(),
+            format!("--regid={uid}").into(),
             "--clear-groups".into(),
             "--".into(),
         ],
@@ -323,6 +334,24 @@ fn drop_privileges(mode: Mode) -> Vec<OsString> {
 }
 
 impl Sandbox {
+    /// The one way every command gets its sandbox: the course's Python environment
+    /// (`runner`, made on first use in `cache`, `progress` told what is happening),
+    /// and, with [`Isolation::Bubblewrap`], a sandbox tried for real first ([`probe`]),
+    /// so that a machine without one is told before any environment is made.
+    pub fn for_course(
+        runner: &lectern_lesson::model::RunnerConfig,
+        cache: &Path,
+        limits: Limits,
+        isolation: Isolation,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Sandbox, RunnerError> {
+        if isolation == Isolation::Bubblewrap {
+            probe()?;
+        }
+        let python = crate::python::provision(runner, cache, progress)?;
+        Sandbox::new(python, limits, isolation)
+    }
+
     /// A sandbox for `python`; fails clearly when Bubblewrap is asked for but cannot make a
     /// sandbox here ([`probe`]), or when the environment's Python does not start in it
     /// (tried once, with a trivial program, so that a broken setup is the caller's error
@@ -375,11 +404,7 @@ impl Sandbox {
         let args = args.as_slice();
         let gpu = if l.gpu && self.isolation == Isolation::Bubblewrap { GpuPaths::discover(Path::new("/")) } else { GpuPaths::default() };
         let mut command = match self.isolation {
-            Isolation::Bubblewrap => {
-                let mut c = Command::new(bwrap());
-                c.args(self.bwrap_args(scratch, args, &gpu));
-                c
-            }
+            Isolation::Bubblewrap => wrapped(self.bwrap_args(scratch, args, &gpu), None)?,
             Isolation::None => {
                 let mut inner = self.limited_python(args);
                 if !Path::new("/usr/bin/prlimit").exists() {
@@ -448,6 +473,25 @@ impl Sandbox {
     }
 }
 
+impl Run {
+    /// What a code block's terminal shows for `python NAME`: the command, what it
+    /// printed, and how it ended when that was not a clean exit (`wall` is its time
+    /// limit). The same for a build's captured output and for `serve`'s Run button.
+    pub fn terminal(&self, name: &str, wall: Duration) -> String {
+        let mut text = format!("$ python {name}\n{}{}", self.stdout, self.stderr);
+        match self.exit {
+            Exit::Code(0) => {}
+            Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
+            Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
+            Exit::WallTimeout => text.push_str(&format!("[stopped: it ran past the {} s time limit]\n", wall.as_secs())),
+        }
+        if self.truncated {
+            text.push_str("[output cut at the size limit]\n");
+        }
+        text
+    }
+}
+
 impl Sandbox {
     /// `prlimit LIMITS… -- python -I -B ARGS…`: the command that runs inside the sandbox.
     fn limited_python(&self, args: &[&str]) -> Vec<OsString> {
@@ -477,11 +521,25 @@ impl Sandbox {
     /// Bubblewrap's whole argument list for a run in `scratch`, with `gpu`'s device nodes
     /// and library folders passed through when [`Limits::gpu`] is set (public for tests).
     pub fn bwrap_args(&self, scratch: &Path, args: &[&str], gpu: &GpuPaths) -> Vec<OsString> {
+        self.bwrap_args_for(Work::Host(scratch), args, gpu, NOBODY)
+    }
+
+    /// [`Sandbox::bwrap_args`] for a `/work` from `work`, as `uid` (in [`Mode::Root`]).
+    fn bwrap_args_for(&self, work: Work<'_>, args: &[&str], gpu: &GpuPaths, uid: u32) -> Vec<OsString> {
         let mode = Mode::current();
         let mut c: Vec<OsString> = namespace_args(mode);
         c.extend(system_binds());
         let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| c.extend(items.iter().map(|i| i.as_ref().to_os_string()));
-        push(&[&"--proc", &"/proc", &"--dev", &"/dev", &"--tmpfs", &"/tmp"]);
+        // Every writable place is a tmpfs of bounded size (student code can fill none of
+        // the host's disks), world-writable with the sticky bit so that the sandbox's own
+        // uid may write there in root mode.
+        let size = self.limits.file_bytes.saturating_mul(4).to_string();
+        push(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
+        push(&[&"--size", &size, &"--perms", &"01777", &"--tmpfs", &"/tmp", &"--size", &"1048576", &"--perms", &"01777", &"--tmpfs", &"/dev/shm"]);
+        if crate::seccomp::filter().is_ok() {
+            // The descriptor `spawn` opens (see [`SPAWN`]).
+            push(&[&"--seccomp", &"3"]);
+        }
         for dir in [&self.python.base_prefix, &self.python.venv] {
             for ancestor in ancestors(dir) {
                 push(&[&"--perms", &"0755", &"--dir", &ancestor]);
@@ -510,12 +568,326 @@ impl Sandbox {
                 push(&[&"--setenv", &"CUDA_VISIBLE_DEVICES", &visible]);
             }
         }
-        push(&[&"--bind", &scratch, &"/work"]);
+        match work {
+            Work::Host(scratch) => push(&[&"--bind", &scratch, &"/work"]),
+            Work::Tmpfs => push(&[&"--size", &size, &"--perms", &"01777", &"--tmpfs", &"/work"]),
+        }
         push(&[&"--chdir", &"/work", &"--setenv", &"HOME", &"/work", &"--setenv", &"OPENBLAS_NUM_THREADS", &"1"]);
         push(&[&"--setenv", &"OMP_NUM_THREADS", &"1", &"--setenv", &"PATH", &"/usr/bin:/bin", &"--"]);
-        c.extend(drop_privileges(mode));
+        c.extend(drop_privileges(mode, uid));
         c.extend(self.limited_python(args));
         c
+    }
+}
+
+/// Where a run's `/work` comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Work<'a> {
+    /// A folder of this machine, bound in (runs from `build` and `serve`, which read
+    /// what the code wrote).
+    Host(&'a Path),
+    /// A tmpfs of the sandbox's own, of bounded size: nothing the code writes lands on,
+    /// or has to be removed from, this machine (sessions).
+    Tmpfs,
+}
+
+/// How every Bubblewrap run is started: `/bin/sh` puts itself into the run's cgroups (if
+/// any), opens the seccomp filter as descriptor 3 and execs `bwrap` with `args`. (std
+/// cannot hand a child a descriptor without unsafe code, which this crate forbids; the
+/// shell does it with a redirection.)
+const SPAWN: &str = r#"IFS=:; for d in $LECTERN_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 125; done; unset IFS; exec "$@" 3< "$LECTERN_SECCOMP""#;
+
+/// The filter as a file the spawning shell can open: an unlinked temporary file this
+/// process holds open, reached through `/proc/PID/fd/N` (nothing to remove, nothing
+/// another user can swap).
+fn seccomp_path() -> Option<String> {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let bytes = crate::seccomp::filter().ok()?;
+        let mut file = tempfile::tempfile().ok()?;
+        file.write_all(bytes).ok()?;
+        Some(file)
+    });
+    file.as_ref().map(|f| format!("/proc/{}/fd/{}", std::process::id(), f.as_raw_fd()))
+}
+
+/// `bwrap ARGS` through [`SPAWN`], in `cgroup` when given.
+fn wrapped(args: Vec<OsString>, cgroup: Option<&Cgroup>) -> Result<Command, RunnerError> {
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c").arg(SPAWN).arg("lectern-sandbox").arg(bwrap()).args(args);
+    let seccomp = if crate::seccomp::filter().is_ok() {
+        seccomp_path().ok_or_else(|| RunnerError::Spawn { what: "the sandbox".into(), message: "the seccomp filter could not be written".into() })?
+    } else {
+        "/dev/null".to_owned()
+    };
+    c.env("LECTERN_SECCOMP", seccomp);
+    let dirs: Vec<String> = cgroup.map(|g| g.dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    c.env("LECTERN_CGROUPS", dirs.join(":"));
+    Ok(c)
+}
+
+/// A cgroup (v1) of one sandbox, made where this process may (root on a machine with
+/// writable cgroup v1 hierarchies): `memory` bounds the resident memory of every process
+/// of the sandbox together (tmpfs pages included), `pids` the number of its processes and
+/// threads, `cpuacct` counts its CPU time. Removed, with anything left in it, on drop.
+///
+/// On cgroup v2 (and as an ordinary user, whose cgroups are not delegated) there is
+/// none: the supervisor inside the sandbox then sums its processes' resident memory
+/// itself ([`crate::protocol::Plan::watch_memory`]), RLIMIT_NPROC bounds processes (per
+/// user namespace, or per uid from [`UidSlot`]'s range as root) and CPU time is summed
+/// from `/proc`.
+#[derive(Debug)]
+pub struct Cgroup {
+    dirs: Vec<PathBuf>,
+}
+
+impl Cgroup {
+    fn make(limits: &Limits) -> Option<Cgroup> {
+        if Mode::current() != Mode::Root || std::env::var_os("LECTERN_NO_CGROUP").is_some() {
+            return None;
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let name = format!("lectern-{}-{:016x}", std::process::id(), lectern_lesson::stable_hash([format!("{:?}", Instant::now()).as_bytes(), format!("{:?}", std::thread::current().id()).as_bytes()]));
+        let mut dirs = Vec::new();
+        for controller in ["memory", "pids", "cpuacct"] {
+            // Under this process's own cgroup of that hierarchy ("4:memory:/a/b").
+            let path = own.lines().find_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
+                list.split(',').any(|c| c == controller).then(|| path.trim_start_matches('/').to_owned())
+            })?;
+            let parent = Path::new("/sys/fs/cgroup").join(controller).join(path);
+            remove_stale(&parent);
+            let dir = parent.join(&name);
+            if std::fs::create_dir(&dir).is_err() {
+                let cgroup = Cgroup { dirs };
+                drop(cgroup);
+                return None;
+            }
+            dirs.push(dir);
+        }
+        let group = Cgroup { dirs };
+        let set = |file: &str, value: String| group.dirs.iter().map(|d| d.join(file)).filter(|p| p.exists()).all(|p| std::fs::write(p, &value).is_ok());
+        let processes = if limits.gpu { limits.processes.max(GPU_PROCESSES) } else { limits.processes };
+        if !set("memory.limit_in_bytes", limits.memory_bytes.to_string()) || !set("pids.max", processes.to_string()) {
+            return None;
+        }
+        // Where swap is accounted, swap counts too.
+        let _ = set("memory.memsw.limit_in_bytes", limits.memory_bytes.to_string());
+        Some(group)
+    }
+
+    /// CPU time of every process that ran in the cgroup, in seconds.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let dir = self.dirs.iter().find(|d| d.join("cpuacct.usage").exists())?;
+        let nanos: u64 = std::fs::read_to_string(dir.join("cpuacct.usage")).ok()?.trim().parse().ok()?;
+        Some(nanos as f64 / 1e9)
+    }
+}
+
+/// Removes the empty cgroups of `lectern` processes that are gone (sessions still warm
+/// when their process ended are not dropped; their sandboxes end with the process).
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("lectern-").and_then(|rest| rest.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            for _ in 0..50 {
+                let tasks = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                if tasks.trim().is_empty() {
+                    break;
+                }
+                for pid in tasks.split_whitespace() {
+                    let _ = Command::new("/bin/kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// In [`Mode::Root`], each sandbox runs as a uid of its own from [`UID_BASE`] on, held
+/// for the session with a lock file, so that RLIMIT_NPROC and everything else counted per
+/// user is the sandbox's own, not shared with a classmate's or another `lectern`'s.
+const UID_BASE: u32 = 3_000_000;
+/// How many uids the range holds.
+const UID_SLOTS: u32 = 4096;
+
+/// A uid from the range, held until dropped (the lock goes with the process, too).
+#[derive(Debug)]
+pub struct UidSlot {
+    pub uid: u32,
+    _lock: std::fs::File,
+}
+
+impl UidSlot {
+    fn take() -> Result<UidSlot, RunnerError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = Path::new("/run/lectern-uids");
+        let dir = if std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_ok() { dir.to_path_buf() } else { std::env::temp_dir().join("lectern-uids-root") };
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| RunnerError::Spawn { what: "a uid for the sandbox".into(), message: e.to_string() })?;
+        let start = (std::process::id().wrapping_mul(2_654_435_761)) % UID_SLOTS;
+        for _ in 0..200 {
+            for i in 0..UID_SLOTS {
+                let slot = (start + i) % UID_SLOTS;
+                let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(slot.to_string())) else { continue };
+                if file.try_lock().is_ok() {
+                    return Ok(UidSlot { uid: UID_BASE + slot, _lock: file });
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(RunnerError::Spawn { what: "a uid for the sandbox".into(), message: format!("all {UID_SLOTS} are taken") })
+    }
+}
+
+/// A running supervisor session (see `shim.py`): its stdin takes the plan, its stdout
+/// gives the reports. A watchdog kills the whole sandbox at `deadline`, whatever it does.
+#[derive(Debug)]
+pub struct Session {
+    child: std::process::Child,
+    pub stdin: Option<std::process::ChildStdin>,
+    pub stdout: std::process::ChildStdout,
+    stderr: std::sync::mpsc::Receiver<(String, bool)>,
+    started: Instant,
+    /// Set by a watchdog that ended the sandbox.
+    killed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cgroup: Option<Cgroup>,
+    _uid: Option<UidSlot>,
+    _scratch: Option<Scratch>,
+}
+
+/// Disarms [`Session::arm`]'s watchdog when dropped.
+#[derive(Debug)]
+pub struct Watchdog {
+    _cancel: std::sync::mpsc::Sender<()>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone)]
+pub struct SessionEnd {
+    pub exit: Exit,
+    /// What the sandbox printed on stderr (the interpreter's own errors; capped).
+    pub stderr: String,
+    pub wall: Duration,
+    /// CPU time of the whole sandbox, where a cgroup counted it.
+    pub cpu_seconds: Option<f64>,
+}
+
+impl Session {
+    /// Whether the sandbox has a memory cgroup (else the supervisor watches memory).
+    pub fn has_cgroup(&self) -> bool {
+        self.cgroup.is_some()
+    }
+
+    /// A watchdog that ends the whole sandbox unless the guard is dropped within
+    /// `deadline` (then [`SessionEnd::exit`] is [`Exit::WallTimeout`]).
+    pub fn arm(&self, deadline: Duration) -> Watchdog {
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        let group = self.child.id();
+        let killed = std::sync::Arc::clone(&self.killed);
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(deadline) {
+                killed.store(true, std::sync::atomic::Ordering::SeqCst);
+                kill_group(group);
+            }
+        });
+        Watchdog { _cancel: cancel }
+    }
+
+    /// Waits for the sandbox to end (the watchdog still stands), or with `kill` ends it
+    /// at once, and cleans up.
+    pub fn finish(mut self, kill: bool) -> SessionEnd {
+        drop(self.stdin.take());
+        if kill {
+            kill_group(self.child.id());
+        }
+        let status = self.child.wait();
+        kill_group(self.child.id());
+        use std::os::unix::process::ExitStatusExt;
+        let exit = match status {
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(code), _) if (129..=192).contains(&code) => Exit::Signal(code - 128),
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(signal)) => Exit::Signal(signal),
+                _ => Exit::Code(-1),
+            },
+            Err(_) => Exit::Code(-1),
+        };
+        let exit = if self.killed.load(std::sync::atomic::Ordering::SeqCst) { Exit::WallTimeout } else { exit };
+        let (stderr, _) = self.stderr.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+        let cpu_seconds = self.cgroup.as_ref().and_then(Cgroup::cpu_seconds);
+        SessionEnd { exit, stderr, wall: self.started.elapsed(), cpu_seconds }
+    }
+}
+
+impl Sandbox {
+    /// Starts Lectern's supervisor (`shim`, run with `python -c`) in a sandbox of its
+    /// own: `/work` a tmpfs, a cgroup and (as root) a uid of its own where they can be
+    /// had, the seccomp filter. It lives for many hand-ins, so its process gets no
+    /// RLIMIT_CPU (each hand-in's process sets its own); [`Session::arm`] bounds each.
+    pub fn session(&self, shim: &str) -> Result<Session, RunnerError> {
+        let gpu = if self.limits.gpu && self.isolation == Isolation::Bubblewrap { GpuPaths::discover(Path::new("/")) } else { GpuPaths::default() };
+        let sandboxed = if self.isolation == Isolation::Bubblewrap { "sandboxed" } else { "bare" };
+        let args = ["-c", shim, sandboxed];
+        let mut cgroup = None;
+        let mut uid = None;
+        let mut scratch = None;
+        let mut command = match self.isolation {
+            Isolation::Bubblewrap => {
+                cgroup = Cgroup::make(&self.limits);
+                let id = if Mode::current() == Mode::Root {
+                    let slot = UidSlot::take()?;
+                    let id = slot.uid;
+                    uid = Some(slot);
+                    id
+                } else {
+                    NOBODY
+                };
+                let mut bwrap = self.bwrap_args_for(Work::Tmpfs, &args, &gpu, id);
+                bwrap.retain(|a| !a.to_string_lossy().starts_with("--cpu="));
+                wrapped(bwrap, cgroup.as_ref())?
+            }
+            Isolation::None => {
+                let dir = self.scratch(&std::env::temp_dir())?;
+                let mut inner = self.limited_python(&args);
+                inner.retain(|a| !a.to_string_lossy().starts_with("--cpu="));
+                if !Path::new("/usr/bin/prlimit").exists() {
+                    inner.drain(..inner.iter().position(|a| a == "--").map_or(0, |p| p + 1));
+                }
+                let mut c = Command::new(&inner[0]);
+                c.args(&inner[1..]).current_dir(dir.path()).env("OPENBLAS_NUM_THREADS", "1").env("OMP_NUM_THREADS", "1");
+                scratch = Some(dir);
+                c
+            }
+        };
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|e| RunnerError::Spawn { what: "the sandbox".into(), message: e.to_string() })?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().ok_or_else(|| RunnerError::Spawn { what: "the sandbox".into(), message: "no stdout".into() })?;
+        let (tx, stderr) = std::sync::mpsc::channel();
+        if let Some(s) = child.stderr.take() {
+            let cap = self.limits.output_bytes;
+            std::thread::spawn(move || {
+                let _ = tx.send(read_capped(s, cap));
+            });
+        }
+        let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Ok(Session { child, stdin, stdout, stderr, started, killed, cgroup, _uid: uid, _scratch: scratch })
     }
 }
 

@@ -153,7 +153,7 @@ fn the_numpy_solution_passes_half_precision_cases_and_no_scaling_fails_them() {
         let mut worst = 0.0f64;
         for secret in [None, Some(7), Some(8)] {
             let options = RunOptions { cases: Cases::All, secret };
-            let results = harness::test_exercise_with(&half, &solution, &env.sandbox, &Device::Cpu, &options, &env.scratch).expect("runs");
+            let results = harness::test_exercise_with(&half, &solution, &env.sandbox, &Device::Cpu, &options).expect("runs");
             assert_eq!(results.len(), half.cases.len());
             for r in &results {
                 match r.verdict {
@@ -161,7 +161,7 @@ fn the_numpy_solution_passes_half_precision_cases_and_no_scaling_fails_them() {
                     _ => panic!("{name} / {} / secret {secret:?}: {:?}", r.name, r.verdict),
                 }
             }
-            let results = harness::test_exercise_with(&half, &no_scaling, &env.sandbox, &Device::Cpu, &options, &env.scratch).expect("runs");
+            let results = harness::test_exercise_with(&half, &no_scaling, &env.sandbox, &Device::Cpu, &options).expect("runs");
             for r in &results {
                 assert!(matches!(r.verdict, Verdict::WrongValues { .. }), "no scaling, {name} / {}: {:?}", r.name, r.verdict);
             }
@@ -188,7 +188,7 @@ fn the_student_sees_float16_or_float32_and_the_case_dtype() {
     for (dtype, seen, wanted) in [(DType::F16, "float16 f16", "f16"), (DType::BF16, "float32 bf16", "f32 (a bf16 case"), (DType::F32, "float32 f32", "f32")] {
         let half = in_dtype(attention, dtype);
         let options = RunOptions { cases: Cases::Visible, secret: None };
-        let results = harness::test_exercise_with(&half, &echo, &env.sandbox, &Device::Cpu, &options, &env.scratch).expect("runs");
+        let results = harness::test_exercise_with(&half, &echo, &env.sandbox, &Device::Cpu, &options).expect("runs");
         for (r, case) in results.iter().zip(half.cases.iter().filter(|c| c.visible)) {
             assert!(r.output.starts_with(seen), "{dtype:?} / {}: printed {:?}", r.name, r.output);
             // The value the student got is exactly the rounded one the reference got.

@@ -130,14 +130,14 @@ fn a_memory_hog_is_still_stopped_under_the_gpu_limits() {
     let hog = root().join("tests/fixtures/runner/hostile/memory_hog.py");
     let options = RunOptions { cases: Cases::Visible, secret: None };
     let started = std::time::Instant::now();
-    let results = harness::test_exercise_with(exercise, &hog, &sandbox, &Device::Cpu, &options, &scratch).expect("runs");
+    let results = harness::test_exercise_with(exercise, &hog, &sandbox, &Device::Cpu, &options).expect("runs");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].verdict, Verdict::MemoryLimit, "{results:#?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(25), "stopped by the wall clock, not by memory");
 
     // And the right answer still passes under those limits.
     let solution = root().join("tests/fixtures/runner/course/exercises/attention/solution.py");
-    let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options, &scratch).expect("runs");
+    let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options).expect("runs");
     assert!(results.iter().all(|r| r.verdict.passed()), "{results:#?}");
     let _ = std::fs::remove_dir_all(&scratch);
     let _ = std::fs::remove_dir_all(&work);

@@ -68,7 +68,7 @@ fn with_a_secret_the_reference_and_the_student_see_the_same_inputs() {
     let solution = root().join("courses/ai012/exercises/attention/solution.py");
     for secret in [None, Some(0x5eed), Some(42)] {
         let options = RunOptions { cases: Cases::All, secret };
-        let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options, &scratch).expect("runs");
+        let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options).expect("runs");
         assert_eq!(results.len(), exercise.cases.len() + exercise.checks.len());
         assert!(results.iter().all(|r| r.verdict.passed()), "{secret:?}: {results:#?}");
     }
@@ -81,7 +81,7 @@ fn with_a_secret_the_reference_and_the_student_see_the_same_inputs() {
     )
     .expect("echo");
     let options = RunOptions { cases: Cases::Visible, secret: Some(99) };
-    let results = harness::test_exercise_with(exercise, &echo, &sandbox, &Device::Cpu, &options, &scratch).expect("runs");
+    let results = harness::test_exercise_with(exercise, &echo, &sandbox, &Device::Cpu, &options).expect("runs");
     for case in exercise.cases.iter().filter(|c| c.visible) {
         let q = &harness::case_inputs(exercise, case, Some(99)).expect("inputs")["q"];
         let sum: f64 = q.to_dtype(candle_core::DType::F64).and_then(|t| t.sum_all()).and_then(|t| t.to_scalar()).expect("sum");

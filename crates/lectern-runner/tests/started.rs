@@ -34,7 +34,7 @@ fn a_run_that_never_started_is_the_runners_error_not_a_verdict() {
     let exercise = &loaded.course.exercises["attention"];
     let solution = root().join("courses/ai012/exercises/attention/solution.py");
     let options = RunOptions { cases: Cases::Visible, secret: None };
-    match harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options, &std::env::temp_dir()) {
+    match harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options) {
         Err(RunnerError::NotStarted { stderr, .. }) => assert!(stderr.contains("Creating new namespace failed"), "{stderr}"),
         other => panic!("expected the runner's error, got {other:?}"),
     }

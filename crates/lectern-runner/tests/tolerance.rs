@@ -60,7 +60,7 @@ fn every_correct_style_passes_every_case_and_check_under_twenty_secrets() {
                     let mut runs = vec![(exercise.clone(), RunOptions { cases: Cases::Visible, secret: None })];
                     runs.extend((1..=SECRETS).map(|s| (hidden.clone(), RunOptions { cases: Cases::All, secret: Some(s * 7919) })));
                     for (ex, options) in runs {
-                        let results = harness::test_source_with(&ex, &source, &sandbox, &Device::Cpu, &options, &std::env::temp_dir()).expect("runs");
+                        let results = harness::test_source_with(&ex, &source, &sandbox, &Device::Cpu, &options).expect("runs");
                         for r in &results {
                             match &r.verdict {
                                 Verdict::Pass { max_abs_error } => {
@@ -115,7 +115,7 @@ fn zeros_fail_every_value_case_in_every_dtype() {
         let source = std::fs::read(root().join("tests/fixtures/runner/zeros").join(format!("{name}.py"))).expect("fixture");
         for secret in [None, Some(1), Some(2), Some(3)] {
             let options = RunOptions { cases: Cases::All, secret };
-            let results = harness::test_source_with(&exercise, &source, &sandbox, &Device::Cpu, &options, &std::env::temp_dir()).expect("runs");
+            let results = harness::test_source_with(&exercise, &source, &sandbox, &Device::Cpu, &options).expect("runs");
             assert_eq!(results.len(), exercise.cases.len());
             passed.extend(results.iter().filter(|r| !matches!(r.verdict, Verdict::WrongValues { .. })).map(|r| format!("{name} {secret:?}: {}: {}", r.name, r.describe())));
         }

@@ -46,14 +46,14 @@ fn main() {
     cases_only.checks.clear();
     let started = Instant::now();
     for _ in 0..HAND_INS {
-        let results = harness::test_exercise(&cases_only, &solution, &sandbox, &Device::Cpu, Cases::All, &scratch).expect("runs");
+        let results = harness::test_exercise(&cases_only, &solution, &sandbox, &Device::Cpu, Cases::All).expect("runs");
         assert!(results.iter().all(|r| r.verdict.passed()), "{results:?}");
     }
     let full = started.elapsed() / HAND_INS as u32;
     let options = RunOptions { cases: Cases::All, secret: Some(0x5eed) };
     let started = Instant::now();
     for _ in 0..HAND_INS {
-        let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options, &scratch).expect("runs");
+        let results = harness::test_exercise_with(exercise, &solution, &sandbox, &Device::Cpu, &options).expect("runs");
         assert!(results.iter().all(|r| r.verdict.passed()), "{results:?}");
     }
     let with_checks = started.elapsed() / HAND_INS as u32;

@@ -51,24 +51,6 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a code block's terminal shows for `run` of the file `name`: the command, what it
-/// printed, and how it ended when that was not a clean exit (`wall` is its time limit).
-/// The same for a build's captured output and for `serve`'s Run button.
-pub fn terminal_text(name: &str, run: &lectern_runner::sandbox::Run, wall: std::time::Duration) -> String {
-    use lectern_runner::sandbox::Exit;
-    let mut text = format!("$ python {name}\n{}{}", run.stdout, run.stderr);
-    match run.exit {
-        Exit::Code(0) => {}
-        Exit::Code(code) => text.push_str(&format!("[exit status {code}]\n")),
-        Exit::Signal(signal) => text.push_str(&format!("[killed by signal {signal}]\n")),
-        Exit::WallTimeout => text.push_str(&format!("[stopped: it ran past the {} s time limit]\n", wall.as_secs())),
-    }
-    if run.truncated {
-        text.push_str("[output cut at the size limit]\n");
-    }
-    text
-}
-
 /// Runs every `run` code block of the course once, in the sandbox, and returns what each
 /// printed by its content hash (cached on disk by that hash, so a block runs again only
 /// when its code changes). The code is treated as untrusted, like a student's. Without a
@@ -103,20 +85,9 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
     let warn = |why: &str| {
         eprintln!("{}: runnable code blocks were not run ({why}); their terminals show no output", crate::report::paint("warning", crate::report::Style::Warning));
     };
-    // Without a sandbox nothing runs: say so before spending time on a Python environment.
-    if let Err(e) = lectern_runner::sandbox::probe() {
-        warn(&e.to_string());
-        return outputs;
-    }
-    let python = match lectern_runner::python::provision(&course.config.runner, &cache, &mut |m| eprintln!("{m}")) {
-        Ok(p) => p,
-        Err(e) => {
-            warn(&e.to_string());
-            return outputs;
-        }
-    };
+    // Without a sandbox nothing runs (said before any time goes into a Python environment).
     let limits = Limits { cpu_seconds: 10, wall: std::time::Duration::from_secs(20), ..Limits::default() };
-    let sandbox = match Sandbox::new(python, limits, Isolation::Bubblewrap) {
+    let sandbox = match Sandbox::for_course(&course.config.runner, &cache, limits, Isolation::Bubblewrap, &mut |m| eprintln!("{m}")) {
         Ok(s) => s,
         Err(e) => {
             warn(&e.to_string());
@@ -145,7 +116,7 @@ pub fn capture_run_outputs(course: &lectern_lesson::Course) -> std::collections:
                 warn(&format!("the sandbox did not start it: {}", run.stderr.trim()));
                 break;
             }
-            Ok(run) => terminal_text(&name, &run, limits.wall),
+            Ok(run) => run.terminal(&name, limits.wall),
             Err(e) => {
                 // The sandbox failed, not the program: nothing is cached.
                 warn(&e.to_string());

@@ -9,10 +9,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use lectern_grade::code::SandboxRunner;
 use lectern_grade::{BatchOptions, BatchSummary, Progress, Shard};
 use lectern_runner::sandbox::{Isolation, Limits};
 
+use crate::code_runner::SandboxRunner;
 use crate::{check, report};
 
 pub struct GradeArgs<'a> {
@@ -69,7 +69,7 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
     };
     let limits = Limits {
         cpu_seconds: args.time_limit.max(1),
-        wall: Duration::from_secs(args.time_limit.max(1)),
+        wall: Duration::from_secs(args.time_limit.max(1) * 3),
         // Student code sees the GPU only when the references run there.
         gpu: used == lectern_runner::device::DeviceChoice::Cuda,
         ..Limits::default()

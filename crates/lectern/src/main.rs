@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod code_runner;
 mod grade;
 mod new;
 mod report;
@@ -91,7 +92,10 @@ enum Command {
         /// with it and a GPU answers, else the CPU; it says which).
         #[arg(long, default_value = "auto")]
         device: String,
-        /// Seconds each case may run (wall clock; CPU time is limited to the same).
+        /// CPU seconds for one exercise of a hand-in, every case and check together (the
+        /// sandbox's CPU time, so other work on the machine cannot spend it); wall-clock
+        /// time is capped at 3× this. The case that runs out gets `timeout`, and the cases
+        /// after it are not run (`not-run`).
         #[arg(long, default_value_t = 20)]
         time_limit: u64,
     },
@@ -128,7 +132,10 @@ enum Command {
         /// Run student code without isolation (only where no sandbox can be had).
         #[arg(long)]
         no_sandbox: bool,
-        /// Seconds each case may run (wall clock; CPU time is limited to the same).
+        /// CPU seconds for one exercise of a hand-in, every case and check together (the
+        /// sandbox's CPU time, so other work on the machine cannot spend it); wall-clock
+        /// time is capped at 3× this. The case that runs out gets `timeout`, and the cases
+        /// after it are not run (`not-run`).
         #[arg(long, default_value_t = 20)]
         time_limit: u64,
         /// The largest file read from a hand-in, in bytes.

@@ -321,10 +321,8 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
             if runs.no_sandbox {
                 return Err("this server was started with --no-sandbox, so the Run button runs nothing".into());
             }
-            lectern_runner::sandbox::probe().map_err(|e| e.to_string())?;
-            let python = lectern_runner::python::provision(&runner, &cache, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())?;
             let limits = Limits { cpu_seconds: RUN_SECONDS, wall: Duration::from_secs(RUN_SECONDS), ..Limits::default() };
-            Sandbox::new(python, limits, Isolation::Bubblewrap).map_err(|e| e.to_string())
+            Sandbox::for_course(&runner, &cache, limits, Isolation::Bubblewrap, &mut |m| eprintln!("{m}")).map_err(|e| e.to_string())
         });
         match sandbox {
             Ok(s) => s.clone(),
@@ -342,7 +340,7 @@ fn run_code(shown: &Mutex<Shown>, runs: &Runs, key: &str, code: &[u8], client: &
     drop(scratch);
     match result {
         Ok(run) if !run.started => ("500 Internal Server Error", format!("[the sandbox did not start the program: {}]\n", run.stderr.trim())),
-        Ok(run) => ("200 OK", crate::build::terminal_text(&name, &run, Duration::from_secs(RUN_SECONDS))),
+        Ok(run) => ("200 OK", run.terminal(&name, Duration::from_secs(RUN_SECONDS))),
         Err(e) => ("500 Internal Server Error", format!("[the run failed: {e}]\n")),
     }
 }

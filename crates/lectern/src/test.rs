@@ -49,22 +49,19 @@ pub fn run(args: TestArgs<'_>) -> Result<ExitCode> {
     } else {
         Isolation::Bubblewrap
     };
-    let cache = lectern_runner::python::cache_dir();
-    let python = lectern_runner::python::provision(&loaded.course.config.runner, &cache, &mut |m| {
-        eprintln!("{m}");
-    })?;
     // On a GPU the student's code may use it too: the sandbox passes the NVIDIA device
     // nodes and driver libraries through and limits memory in a way CUDA survives.
     let on_gpu = used == lectern_runner::device::DeviceChoice::Cuda;
     let limits = Limits {
         cpu_seconds: args.time_limit.max(1),
-        wall: std::time::Duration::from_secs(args.time_limit.max(1)),
+        wall: std::time::Duration::from_secs(args.time_limit.max(1) * 3),
         gpu: on_gpu,
         ..Limits::default()
     };
-    let sandbox = Sandbox::new(python, limits, isolation)?;
+    // The probe above already decided the isolation: the sandbox is made with it.
+    let sandbox = Sandbox::for_course(&loaded.course.config.runner, &lectern_runner::python::cache_dir(), limits, isolation, &mut |m| eprintln!("{m}"))?;
     let options = RunOptions { cases: Cases::Visible, secret: None };
-    let results = harness::test_exercise_with(exercise, args.file, &sandbox, &device, &options, &std::env::temp_dir())?;
+    let results = harness::test_exercise_with(exercise, args.file, &sandbox, &device, &options)?;
     // Every case and every behaviour check weighs the same.
     let per_case = exercise.points / (exercise.cases.len() + exercise.checks.len()).max(1) as f64;
     let passed = results.iter().filter(|r| r.verdict.passed()).count();

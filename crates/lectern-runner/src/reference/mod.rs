@@ -15,7 +15,7 @@ mod softmax;
 use std::collections::BTreeMap;
 
 use candle_core::{DType, Device, Tensor};
-use lectern_lesson::model::ArgValue;
+use lectern_lesson::model::{ArgValue, Property};
 
 use crate::RunnerError;
 
@@ -41,6 +41,9 @@ pub struct Reference {
     pub params: &'static [Param],
     /// Names of its outputs, in the order the student's function returns them.
     pub outputs: &'static [&'static str],
+    /// The behaviour checks (`[[check]] property = …`) that fit it: `lectern check`
+    /// refuses the others.
+    pub checks: &'static [Property],
     pub judged_by: Judgement,
     compute: fn(&Call<'_>) -> Result<Vec<Tensor>, RunnerError>,
 }
@@ -236,6 +239,7 @@ static REFERENCES: [Reference; 10] = [
                   is_causal); combined with `mask` if both are given; default false",
         }],
         outputs: &["out"],
+        checks: &[Property::NoFutureLeak, Property::PaddingRespected, Property::StableLargeLogits, Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: run_attention,
     },
@@ -245,6 +249,7 @@ static REFERENCES: [Reference; 10] = [
         inputs: &[values("x"), WEIGHTS[0], WEIGHTS[1], WEIGHTS[2], WEIGHTS[3]],
         params: &[N_HEADS],
         outputs: &["out"],
+        checks: &[Property::NoFutureLeak, Property::StableLargeLogits, Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x, w_q, w_k, w_v, w_o] = c.inputs(["x", "w_q", "w_k", "w_v", "w_o"])?;
@@ -271,6 +276,7 @@ static REFERENCES: [Reference; 10] = [
         ],
         params: &[N_HEADS],
         outputs: &["out"],
+        checks: &[Property::PaddingRespected, Property::StableLargeLogits, Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x, w_q, w_k, w_v, w_o] = c.inputs(["x", "w_q", "w_k", "w_v", "w_o"])?;
@@ -295,6 +301,7 @@ static REFERENCES: [Reference; 10] = [
         ],
         params: &[N_HEADS],
         outputs: &["out"],
+        checks: &[Property::PaddingRespected, Property::StableLargeLogits, Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x, enc, w_q, w_k, w_v, w_o] =
@@ -320,6 +327,7 @@ static REFERENCES: [Reference; 10] = [
         ],
         params: &[N_HEADS],
         outputs: &["y_t", "cache_k", "cache_v"],
+        checks: &[Property::KvCacheConsistent, Property::StableLargeLogits, Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x_t, cache_k, cache_v, w_q, w_k, w_v, w_o] =
@@ -345,6 +353,7 @@ static REFERENCES: [Reference; 10] = [
             int("bytes_per_value", "2 for fp16/bf16, 4 for fp32, 1 for int8"),
         ],
         outputs: &["bytes"],
+        checks: &[],
         judged_by: Judgement::Values,
         compute: |c| {
             let [l, h, d, t, b, s] = [
@@ -390,6 +399,7 @@ static REFERENCES: [Reference; 10] = [
             },
         ],
         outputs: &["inputs", "labels"],
+        checks: &[],
         judged_by: Judgement::MlmProperties,
         compute: run_mlm,
     },
@@ -404,6 +414,7 @@ static REFERENCES: [Reference; 10] = [
             doc: "added to the variance; default 1e-5 (PyTorch's)",
         }],
         outputs: &["out"],
+        checks: &[Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x, gamma, beta] = c.inputs(["x", "gamma", "beta"])?;
@@ -416,6 +427,7 @@ static REFERENCES: [Reference; 10] = [
         inputs: &[values("x")],
         params: &[],
         outputs: &["out"],
+        checks: &[Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x] = c.inputs(["x"])?;
@@ -434,6 +446,7 @@ static REFERENCES: [Reference; 10] = [
         ],
         params: &[],
         outputs: &["out"],
+        checks: &[Property::BatchIndependent],
         judged_by: Judgement::Values,
         compute: |c| {
             let [x, w1, b1, w2, b2] = c.inputs(["x", "w1", "b1", "w2", "b2"])?;
