@@ -2,8 +2,9 @@
 //! a cold cache, several processes at once, an environment maker killed mid-way, no
 //! access to the package index, and no sandbox at all.
 //!
-//! As root (CI), the "ordinary user" is uid 54321 through `setpriv` (not 65534, whose
-//! process count root's sandboxes limit), with its own home
+//! As root (CI), the "ordinary user" is a uid from 54321 on through `setpriv`, one per
+//! test (process limits count per user: tests side by side must not share one), with its
+//! own home
 //! and cache, Debian's `python3` and copies of the binary and the course in a
 //! world-readable temporary folder (the checkout may sit under a private home). Run by an
 //! ordinary user, these tests are that user.
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::{root, tempdir, transcript};
 
+/// The first ordinary user's uid; each [`Ordinary`] takes the next.
 const USER: u32 = 54321;
 
 fn is_root() -> bool {
@@ -29,10 +31,13 @@ fn is_root() -> bool {
 /// a home and an empty cache of its own.
 struct Ordinary {
     dir: PathBuf,
+    uid: u32,
 }
 
 impl Ordinary {
     fn new(name: &str) -> Ordinary {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(USER);
+        let uid = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = tempdir(&format!("user-{name}"));
         copy_tree(&root().join("courses/ai012"), &dir.join("ai012"));
         copy_tree(&root().join("tests/fixtures/runner"), &dir.join("runner"));
@@ -42,9 +47,9 @@ impl Ordinary {
             std::fs::create_dir_all(dir.join(sub)).expect("folder");
         }
         if is_root() {
-            chown_tree(&dir);
+            chown_tree(&dir, uid);
         }
-        Ordinary { dir }
+        Ordinary { dir, uid }
     }
 
     /// `lectern ARGS` as the ordinary user, in its folder.
@@ -57,7 +62,7 @@ impl Ordinary {
         let bin = self.dir.join("lectern");
         let mut command = if is_root() {
             let mut c = Command::new("/usr/bin/setpriv");
-            c.args([format!("--reuid={USER}"), format!("--regid={USER}"), "--clear-groups".into(), "--".into()]).arg(&bin);
+            c.args([format!("--reuid={}", self.uid), format!("--regid={}", self.uid), "--clear-groups".into(), "--".into()]).arg(&bin);
             c
         } else {
             Command::new(&bin)
@@ -97,9 +102,9 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn chown_tree(dir: &Path) {
+fn chown_tree(dir: &Path, uid: u32) {
     for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        std::os::unix::fs::lchown(entry.path(), Some(USER), Some(USER)).expect("chown");
+        std::os::unix::fs::lchown(entry.path(), Some(uid), Some(uid)).expect("chown");
     }
     // The temporary folder above it must be passable.
     use std::os::unix::fs::PermissionsExt;
@@ -368,10 +373,29 @@ fn a_hostile_class_is_graded_to_the_last_hand_in_as_root_and_as_an_ordinary_user
     let user = Ordinary::new("hostile-class");
     assemble_class(&user.dir.join("runner"), &user.dir.join("class"));
     if is_root() {
-        chown_tree(&user.dir);
+        chown_tree(&user.dir, user.uid);
     }
     let output = user.lectern(&["grade", "runner/course", "class", "--out", "out", "--jobs", "2", "--time-limit", "5"]);
     assert!(output.status.success(), "{}", transcript(&output));
     let wrong = class_results(&user.dir.join("out"));
     assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), transcript(&output));
+}
+
+#[test]
+fn a_python_environment_under_a_folder_named_work_still_starts_in_the_sandbox() {
+    // The sandbox's working folder is /work: an environment cached under the host's
+    // /work (a checkout there, a CI cache) must not be hidden by it.
+    if std::fs::create_dir_all("/work").is_err() {
+        return;
+    }
+    let Ok(cache) = tempfile::Builder::new().prefix("lectern-cache-").tempdir_in("/work") else { return };
+    let solution = root().join("courses/ai012/exercises/attention/solution.py");
+    let output = Command::new(assert_cmd::cargo::cargo_bin("lectern"))
+        .args(["test", "courses/ai012", "attention", solution.to_str().expect("utf-8"), "--json"])
+        .current_dir(root())
+        .env("LECTERN_CACHE_DIR", cache.path())
+        .env("LECTERN_INSTALLER", "pip")
+        .output()
+        .expect("lectern runs");
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
 }

@@ -49,13 +49,15 @@ pub fn test_exercise_with(exercise: &Exercise, student: &Path, sandbox: &Sandbox
 /// [`test_exercise_with`] for a student's file already read (the grader holds hand-ins
 /// in memory).
 pub fn test_source_with(exercise: &Exercise, source: &[u8], sandbox: &Sandbox, device: &Device, options: &RunOptions) -> Result<Vec<CaseResult>, RunnerError> {
+    // A new sandbox imports numpy while the exercise is prepared.
+    let taken = take(sandbox)?;
     let prepared = prepare::prepared(exercise, options, device)?;
     // A sandbox that never started (Bubblewrap out of namespaces or processes for a
     // moment) is tried once more; if it still does not start, that is the grader's
     // problem and never the student's verdict.
-    match run(&prepared, source, sandbox)? {
+    match run(&prepared, source, sandbox, taken)? {
         Ran::Results(results) => Ok(results),
-        Ran::NotStarted(_) => match run(&prepared, source, sandbox)? {
+        Ran::NotStarted(_) => match run(&prepared, source, sandbox, take(sandbox)?)? {
             Ran::Results(results) => Ok(results),
             Ran::NotStarted(end) => Err(RunnerError::NotStarted { exit: format!("{:?}", end.exit), stderr: end.stderr.chars().take(2000).collect() }),
         },
@@ -92,25 +94,39 @@ fn pool_key(sandbox: &Sandbox) -> String {
     format!("{:?}|{:?}|{:?}|{:?}", sandbox.python.python(), sandbox.limits, sandbox.isolation, crate::sandbox::Mode::current())
 }
 
-/// A warm session for `sandbox` from the pool, else a new one (`Err` with how it ended
-/// when it did not start).
-fn session(sandbox: &Sandbox) -> Result<Result<(Session, Option<u64>), SessionEnd>, RunnerError> {
+/// A session for a hand-in: warm from the pool (with the plan it holds), or just started
+/// (numpy still importing while the grader prepares the exercise).
+enum Taken {
+    Warm(Session, u64),
+    Cold(Session),
+}
+
+fn take(sandbox: &Sandbox) -> Result<Taken, RunnerError> {
     let key = pool_key(sandbox);
     {
         let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(at) = pool.iter().position(|(k, _, _)| *k == key) {
             let (_, session, held) = pool.swap_remove(at);
-            return Ok(Ok((session, Some(held))));
+            return Ok(Taken::Warm(session, held));
         }
     }
-    let mut session = sandbox.session(SHIM)?;
-    // Starting is bounded too: a sandbox that never says it is ready is ended.
-    let guard = session.arm(sandbox.limits.wall + Duration::from_secs(30));
-    let ready = protocol::read_frame::<ZygoteReport>(&mut session.stdout);
-    drop(guard);
-    match ready {
-        Ok(ZygoteReport::Ready) => Ok(Ok((session, None))),
-        _ => Ok(Err(session.finish(true))),
+    Ok(Taken::Cold(sandbox.session(SHIM)?))
+}
+
+/// Waits for a session to be ready (`Err` with how it ended when it did not start).
+fn ready(taken: Taken, sandbox: &Sandbox) -> Result<(Session, Option<u64>), SessionEnd> {
+    match taken {
+        Taken::Warm(session, held) => Ok((session, Some(held))),
+        Taken::Cold(mut session) => {
+            // Starting is bounded too: a sandbox that never says it is ready is ended.
+            let guard = session.arm(sandbox.limits.wall + Duration::from_secs(30));
+            let said = protocol::read_frame::<ZygoteReport>(&mut session.stdout);
+            drop(guard);
+            match said {
+                Ok(ZygoteReport::Ready) => Ok((session, None)),
+                _ => Err(session.finish(true)),
+            }
+        }
     }
 }
 
@@ -130,10 +146,10 @@ enum HandInEnd {
     Sandbox(SessionEnd),
 }
 
-fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox) -> Result<Ran, RunnerError> {
+fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> Result<Ran, RunnerError> {
     let limits = &sandbox.limits;
     let budget = Budget { cpu_seconds: limits.cpu_seconds as f64, wall_seconds: limits.wall.as_secs_f64() };
-    let (mut session, held) = match session(sandbox)? {
+    let (mut session, held) = match ready(taken, sandbox) {
         Ok(warm) => warm,
         Err(end) => return Ok(Ran::NotStarted(end)),
     };

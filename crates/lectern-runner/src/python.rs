@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::RunnerError;
 
 /// A ready virtual environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PythonEnv {
     /// The virtual environment's folder.
     pub venv: PathBuf,
@@ -128,9 +128,45 @@ pub fn provision(runner: &RunnerConfig, cache: &Path, progress: &mut dyn FnMut(&
         drop(lock);
     }
     let info: EnvInfo = std::fs::read(venv.join(READY)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    describe(&venv, info).map_err(|e| RunnerError::Python {
+    // What the interpreter said last time on this machine, while the interpreter it was
+    // made from is the same file: asking again costs an interpreter and numpy's import.
+    let stamp = machine_stamp(&base);
+    let described: Option<Described> = std::fs::read(venv.join(DESCRIBED)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(d) = described.filter(|d| d.stamp == stamp && d.env.base_prefix.is_dir() && d.env.venv == venv && d.env.info.made_from == info.made_from) {
+        return Ok(d.env);
+    }
+    let env = describe(&venv, info).map_err(|e| RunnerError::Python {
         message: format!("{e}; the cached environment is broken (was its interpreter removed?): delete {} to make it again", venv.display()),
-    })
+    })?;
+    // Kept for next time where the cache is writable (a shared read-only one is asked
+    // every time); written aside and renamed in, so a reader never sees half of it.
+    if let Ok(json) = serde_json::to_vec(&Described { stamp, env: env.clone() })
+        && let Ok(mut file) = tempfile::NamedTempFile::new_in(&venv)
+        && std::io::Write::write_all(&mut file, &json).is_ok()
+    {
+        let _ = file.persist(venv.join(DESCRIBED));
+    }
+    Ok(env)
+}
+
+/// What [`describe`] found, and on what: kept in the environment as [`DESCRIBED`].
+#[derive(Serialize, Deserialize)]
+struct Described {
+    stamp: String,
+    env: PythonEnv,
+}
+
+/// Where [`Described`] is kept.
+const DESCRIBED: &str = ".lectern-described";
+
+/// The interpreter `base` as a file (size and modification time: an upgrade changes
+/// them) and this machine (host name and CPU model: OpenBLAS picks its kernel by CPU,
+/// and a cache may be shared by hosts).
+fn machine_stamp(base: &Path) -> String {
+    let file = std::fs::metadata(base).map(|m| format!("{}:{:?}", m.len(), m.modified().ok())).unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(str::to_owned)).unwrap_or_default();
+    format!("{}|{file}|{}|{}", base.display(), host.trim(), cpu.trim())
 }
 
 /// The marker that says an environment is complete; it holds its [`EnvInfo`] as made.

@@ -334,6 +334,14 @@ fn drop_privileges(mode: Mode, uid: u32) -> Vec<OsString> {
 }
 
 impl Sandbox {
+    /// Where the code's working folder is inside the sandbox: `/work`, unless the Python
+    /// environment lives under a host folder of that name (a checkout in `/work`, a
+    /// cache there), which the working folder would hide; then `/lectern-work`.
+    pub fn work_dir(&self) -> &'static str {
+        let hidden = |dir: &Path| dir.starts_with("/work");
+        if hidden(&self.python.venv) || hidden(&self.python.base_prefix) { "/lectern-work" } else { "/work" }
+    }
+
     /// The one way every command gets its sandbox: the course's Python environment
     /// (`runner`, made on first use in `cache`, `progress` told what is happening),
     /// and, with [`Isolation::Bubblewrap`], a sandbox tried for real first ([`probe`]),
@@ -527,6 +535,7 @@ impl Sandbox {
     /// [`Sandbox::bwrap_args`] for a `/work` from `work`, as `uid` (in [`Mode::Root`]).
     fn bwrap_args_for(&self, work: Work<'_>, args: &[&str], gpu: &GpuPaths, uid: u32) -> Vec<OsString> {
         let mode = Mode::current();
+        let work_dir = self.work_dir();
         let mut c: Vec<OsString> = namespace_args(mode);
         c.extend(system_binds());
         let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| c.extend(items.iter().map(|i| i.as_ref().to_os_string()));
@@ -569,10 +578,10 @@ impl Sandbox {
             }
         }
         match work {
-            Work::Host(scratch) => push(&[&"--bind", &scratch, &"/work"]),
-            Work::Tmpfs => push(&[&"--size", &size, &"--perms", &"01777", &"--tmpfs", &"/work"]),
+            Work::Host(scratch) => push(&[&"--bind", &scratch, &work_dir]),
+            Work::Tmpfs => push(&[&"--size", &size, &"--perms", &"01777", &"--tmpfs", &work_dir]),
         }
-        push(&[&"--chdir", &"/work", &"--setenv", &"HOME", &"/work", &"--setenv", &"OPENBLAS_NUM_THREADS", &"1"]);
+        push(&[&"--chdir", &work_dir, &"--setenv", &"HOME", &work_dir, &"--setenv", &"OPENBLAS_NUM_THREADS", &"1"]);
         push(&[&"--setenv", &"OMP_NUM_THREADS", &"1", &"--setenv", &"PATH", &"/usr/bin:/bin", &"--"]);
         c.extend(drop_privileges(mode, uid));
         c.extend(self.limited_python(args));
