@@ -307,7 +307,10 @@ fn without_a_sandbox_test_warns_and_runs_while_grade_and_serve_refuse() {
 /// verdict. Two correct solutions (one threaded) among classmates that spin in 61
 /// processes of their own sessions, hold 63 sleeping processes, fill every writable
 /// place, hold 9 GiB in six forks or 3 GiB in a memfd, make a user namespace, leave
-/// 25,000 nested folders, forge the runner's reports, leave a FIFO, or loop for ever.
+/// 25,000 nested folders, forge the runner's reports, leave a FIFO, loop for ever, set
+/// traps in Lectern's own folder, lock a full folder against removal, or write forged
+/// reports into every pipe they can find; then correct solutions graded after them in
+/// the same sandboxes.
 const CLASS: &[(&str, f64, &str)] = &[
     ("s01-correct", 1.0, "matches the reference"),
     ("s02-threads", 1.0, "matches the reference"),
@@ -321,6 +324,14 @@ const CLASS: &[(&str, f64, &str)] = &[
     ("s10-forged-reports", 0.0, "reports broke off"),
     ("s11-status-fifo", 0.0, "exited (code 0)"),
     ("s12-infinite-loop", 0.0, "CPU time"),
+    ("s13-poisons-lectern", 0.0, "scratch space"),
+    ("s14-locked-folder", 0.0, "scratch space"),
+    ("s15-forges-pipes", 0.0, "values differ"),
+    // Graded after the classmates above, in the same sandboxes.
+    ("s16-correct", 1.0, "matches the reference"),
+    ("s17-correct", 1.0, "matches the reference"),
+    ("s18-correct", 1.0, "matches the reference"),
+    ("s19-correct", 1.0, "matches the reference"),
 ];
 
 /// The class in `into`: the hand-ins of `tests/fixtures/runner/class` with a correct
@@ -334,6 +345,10 @@ fn assemble_class(runner: &Path, into: &Path) {
         ("s10-forged-reports", "hostile/forged_reports.py"),
         ("s11-status-fifo", "hostile/status_fifo.py"),
         ("s12-infinite-loop", "hostile/infinite_loop.py"),
+        ("s16-correct", "correct/attention/einsum.py"),
+        ("s17-correct", "correct/attention/kahan.py"),
+        ("s18-correct", "correct/attention/loops.py"),
+        ("s19-correct", "correct/attention/transposed.py"),
     ];
     for (student, file) in borrowed {
         std::fs::create_dir_all(into.join(student)).expect("folder");

@@ -256,3 +256,18 @@ fn a_deep_tree_left_behind_is_removed_and_the_run_goes_on() {
     let _ = std::fs::remove_dir_all(&tmp);
     let _ = std::fs::remove_dir_all(&handins);
 }
+
+#[test]
+fn descriptors_lectern_inherited_never_reach_the_code() {
+    // The shell leaves descriptor 7 open across exec, as a make jobserver does.
+    let file = root().join("tests/fixtures/runner/hostile/inherited_fd.py");
+    let output = std::process::Command::new("/bin/sh")
+        .args(["-c", "exec 7</dev/null; exec \"$0\" \"$@\""])
+        .arg(assert_cmd::cargo::cargo_bin("lectern"))
+        .args(["test", "tests/fixtures/runner/course", "attention", file.to_str().expect("utf-8"), "--json"])
+        .current_dir(root())
+        .output()
+        .expect("lectern runs");
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(&output)));
+    assert_eq!(verdicts(&json), ["wrong-values"], "{json:#}");
+}

@@ -67,6 +67,9 @@ pub enum RunnerError {
     /// failed before any of the program's code ran. `exit` is how the run ended, `stderr`
     /// what it printed.
     NotStarted { exit: String, stderr: String },
+    /// Lectern's own supervisor in the sandbox failed (twice, in two sandboxes) before it
+    /// could say how a hand-in ended: the grader's problem, never the student's verdict.
+    Supervisor { exit: String, stderr: String },
 }
 
 impl RunnerError {
@@ -108,6 +111,7 @@ impl fmt::Display for RunnerError {
             RunnerError::Python { message } => write!(f, "the Python environment: {message}"),
             RunnerError::Scratch { message } => write!(f, "the run's scratch folder: {message}"),
             RunnerError::NotStarted { exit, stderr } => write!(f, "the sandbox did not start the program ({exit}): {}", stderr.trim()),
+            RunnerError::Supervisor { exit, stderr } => write!(f, "Lectern's supervisor in the sandbox failed ({exit}): {}", stderr.trim()),
             RunnerError::UnknownDevice { given } => {
                 write!(
                     f,

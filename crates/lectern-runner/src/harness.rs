@@ -57,9 +57,10 @@ pub fn test_source_with(exercise: &Exercise, source: &[u8], sandbox: &Sandbox, d
     // problem and never the student's verdict.
     match run(&prepared, source, sandbox, taken)? {
         Ran::Results(results) => Ok(results),
-        Ran::NotStarted(_) => match run(&prepared, source, sandbox, take(sandbox)?)? {
+        Ran::NotStarted(_) | Ran::SupervisorFailed(_) => match run(&prepared, source, sandbox, take(sandbox)?)? {
             Ran::Results(results) => Ok(results),
             Ran::NotStarted(end) => Err(RunnerError::NotStarted { exit: format!("{:?}", end.exit), stderr: end.stderr.chars().take(2000).collect() }),
+            Ran::SupervisorFailed(end) => Err(RunnerError::Supervisor { exit: format!("{:?}", end.exit), stderr: end.stderr.chars().take(2000).collect() }),
         },
     }
 }
@@ -67,6 +68,9 @@ pub fn test_source_with(exercise: &Exercise, source: &[u8], sandbox: &Sandbox, d
 enum Ran {
     Results(Vec<CaseResult>),
     NotStarted(SessionEnd),
+    /// The zygote itself failed (it says so on its stderr, which no student code can
+    /// reach): tried once more in a new sandbox, then the grader's error.
+    SupervisorFailed(SessionEnd),
 }
 
 /// What the grader learnt of one unit.
@@ -140,6 +144,14 @@ fn give_back(sandbox: &Sandbox, session: Session, held: u64) {
     }
 }
 
+/// A number no hand-in can know in advance (the clock and a counter, hashed).
+fn fresh_nonce() -> u64 {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    lectern_lesson::stable_hash([now.as_nanos().to_le_bytes().as_slice(), &n.to_le_bytes(), &std::process::id().to_le_bytes()])
+}
+
 /// How the hand-in's process ended: as the zygote said, or the whole sandbox ended.
 enum HandInEnd {
     Ended { exit: ChildExit, stopped: Option<Stop> },
@@ -156,14 +168,18 @@ fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> R
     // The sandbox keeps to the budget itself; this is the backstop for one that does not
     // (student code that took its processes over).
     let guard = session.arm(limits.wall + Duration::from_secs(limits.cpu_seconds + 15));
+    let nonce = fresh_nonce();
     let plan = Plan {
         id: prepared.id,
+        nonce,
         inputs_follow: held != Some(prepared.id),
         entry: prepared.entry.clone(),
         function: prepared.function.clone(),
         units: prepared.plan.clone(),
         budget,
-        watch_memory: !session.has_cgroup(),
+        // Always: a case past the limit is stopped with `memory-limit`; the cgroup, where
+        // there is one, is the hard bound behind it.
+        watch_memory: true,
         memory_bytes: limits.memory_bytes,
         output_bytes: limits.output_bytes,
     };
@@ -181,9 +197,10 @@ fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> R
     let mut load: Option<Result<String, (LoadFailure, String)>> = None;
     let mut broken: Option<String> = None;
     let mut ended = None;
+    let mut reusable = false;
     if sent.is_ok() {
         match protocol::read_frame::<ZygoteReport>(&mut session.stdout) {
-            Ok(ZygoteReport::HandIn { bytes }) => {
+            Ok(ZygoteReport::HandIn { bytes, nonce: said }) if said == nonce => {
                 let mut stream = (&mut session.stdout).take(bytes);
                 read_reports(prepared, &mut stream, &mut seen, &mut load, &mut broken);
                 // What the reports did not use is read past, never kept.
@@ -192,7 +209,10 @@ fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> R
                     broken.get_or_insert_with(|| "the stream ended inside the reports".into());
                 }
                 match protocol::read_frame::<ZygoteReport>(&mut session.stdout) {
-                    Ok(ZygoteReport::Ended { exit, stopped }) => ended = Some(HandInEnd::Ended { exit, stopped }),
+                    Ok(ZygoteReport::Ended { exit, stopped, nonce: said, clean }) if said == nonce => {
+                        ended = Some(HandInEnd::Ended { exit, stopped });
+                        reusable = clean;
+                    }
                     Ok(other) => broken = Some(format!("the sandbox said {other:?} out of turn")),
                     Err(FrameError::End) => {}
                     Err(e) => broken = Some(e.to_string()),
@@ -206,11 +226,19 @@ fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> R
     drop(guard);
     let ended = match ended {
         Some(ended) => {
-            give_back(sandbox, session, prepared.id);
+            if reusable {
+                give_back(sandbox, session, prepared.id);
+            } else {
+                // Not emptied: retired (the zygote ends itself too).
+                session.finish(true);
+            }
             ended
         }
         None => {
             let end = session.finish(true);
+            if end.stderr.contains("Traceback") && !matches!(end.exit, Exit::WallTimeout) {
+                return Ok(Ran::SupervisorFailed(end));
+            }
             if load.is_none() && broken.is_none() && held.is_none() && seen.iter().all(|s| s.done.is_none()) && end.exit != Exit::WallTimeout {
                 // A new sandbox that died before a word about the hand-in: not started.
                 if sent.is_err() {

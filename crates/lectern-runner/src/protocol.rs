@@ -35,14 +35,17 @@ pub const MAX_OUTPUTS: usize = 16;
 pub struct Plan {
     /// Names the prepared exercise (and secret) the inputs belong to.
     pub id: u64,
+    /// Fresh for every hand-in; the zygote says it back around the hand-in's reports, so
+    /// that the grader knows the stream is in step.
+    pub nonce: u64,
     pub inputs_follow: bool,
     /// The student's file name (`attention.py`) and the function to call.
     pub entry: String,
     pub function: String,
     pub units: Vec<UnitPlan>,
     pub budget: Budget,
-    /// The sandbox has no memory cgroup: the supervisor sums its processes' resident
-    /// memory itself and stops a case past `memory_bytes`.
+    /// The supervisor sums its processes' resident memory and stops a case past
+    /// `memory_bytes` (with a memory cgroup behind it where there is one).
     pub watch_memory: bool,
     pub memory_bytes: u64,
     /// What is kept of a case's printed output, in bytes.
@@ -101,10 +104,12 @@ pub enum ZygoteReport {
     /// numpy is imported; hand-ins may come.
     Ready,
     /// The hand-in's reports: `bytes` bytes of [`Report`] frames follow.
-    HandIn { bytes: u64 },
-    /// The hand-in's process ended (after its reports): how, and whether the zygote
-    /// stopped it (past its budget with a margin: its process was taken over).
-    Ended { exit: ChildExit, stopped: Option<Stop> },
+    HandIn { bytes: u64, nonce: u64 },
+    /// The hand-in's process ended (after its reports): how, whether the zygote stopped
+    /// it (past its budget with a margin: its process was taken over), and whether the
+    /// sandbox could be emptied after it (if not, the zygote ends: the sandbox is never
+    /// handed to another hand-in).
+    Ended { exit: ChildExit, stopped: Option<Stop>, nonce: u64, clean: bool },
 }
 
 /// Sandbox → grader, inside a [`ZygoteReport::HandIn`]: what the hand-in's process

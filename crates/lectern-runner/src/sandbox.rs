@@ -168,11 +168,13 @@ pub struct Run {
 /// cannot take it back, and a failure before it cannot print it.
 pub const STARTED: &str = "lectern: the sandbox started\n";
 
-/// The wrapper every run goes through: `python -I -B -c WRAPPER SCRIPT ARGS…` prints
-/// [`STARTED`], then runs SCRIPT as `__main__` with `sys.argv = [SCRIPT, ARGS…]`; an
+/// The wrapper every run goes through: `python -I -B -c WRAPPER SCRIPT ARGS…` closes
+/// every descriptor but stdin, stdout and stderr (whatever Lectern inherited, a
+/// jobserver's pipe, must not reach the program), prints [`STARTED`], then runs SCRIPT as `__main__` with `sys.argv = [SCRIPT, ARGS…]`; an
 /// uncaught exception prints its traceback without the wrapper's frame and exits 1, as
 /// Python itself does.
-const WRAPPER: &str = r#"import sys
+const WRAPPER: &str = r#"import os, sys
+os.closerange(3, 1 << 16)
 sys.stdout.write("lectern: the sandbox started\n")
 sys.stdout.flush()
 sys.argv = sys.argv[1:]
@@ -639,12 +641,14 @@ fn wrapped(args: Vec<OsString>, cgroup: Option<&Cgroup>) -> Result<Command, Runn
 
 /// A cgroup (v1) of one sandbox, made where this process may (root on a machine with
 /// writable cgroup v1 hierarchies): `memory` bounds the resident memory of every process
-/// of the sandbox together (tmpfs pages included), `pids` the number of its processes and
+/// of the sandbox together (tmpfs pages included; a hard bound above the limit the
+/// supervisor keeps, so that a case is stopped with a verdict before the kernel's OOM
+/// killer picks a process), `pids` the number of its processes and
 /// threads, `cpuacct` counts its CPU time. Removed, with anything left in it, on drop.
 ///
 /// On cgroup v2 (and as an ordinary user, whose cgroups are not delegated) there is
-/// none: the supervisor inside the sandbox then sums its processes' resident memory
-/// itself ([`crate::protocol::Plan::watch_memory`]), RLIMIT_NPROC bounds processes (per
+/// none: the supervisor's own sum of its processes' resident memory is then the only
+/// bound besides RLIMIT_AS, RLIMIT_NPROC bounds processes (per
 /// user namespace, or per uid from [`UidSlot`]'s range as root) and CPU time is summed
 /// from `/proc`.
 #[derive(Debug)]
@@ -680,11 +684,15 @@ impl Cgroup {
         let group = Cgroup { dirs };
         let set = |file: &str, value: String| group.dirs.iter().map(|d| d.join(file)).filter(|p| p.exists()).all(|p| std::fs::write(p, &value).is_ok());
         let processes = if limits.gpu { limits.processes.max(GPU_PROCESSES) } else { limits.processes };
-        if !set("memory.limit_in_bytes", limits.memory_bytes.to_string()) || !set("pids.max", processes.to_string()) {
+        // The supervisor stops a case whose processes hold more than `memory_bytes` (and
+        // says so); the cgroup is the hard bound behind it, with room for the sandbox's
+        // tmpfs (counted here, not in any process) and the supervisor itself.
+        let hard = limits.memory_bytes.saturating_add(limits.file_bytes.saturating_mul(8)).saturating_add(256 << 20);
+        if !set("memory.limit_in_bytes", hard.to_string()) || !set("pids.max", processes.to_string()) {
             return None;
         }
         // Where swap is accounted, swap counts too.
-        let _ = set("memory.memsw.limit_in_bytes", limits.memory_bytes.to_string());
+        let _ = set("memory.memsw.limit_in_bytes", hard.to_string());
         Some(group)
     }
 
@@ -796,11 +804,6 @@ pub struct SessionEnd {
 }
 
 impl Session {
-    /// Whether the sandbox has a memory cgroup (else the supervisor watches memory).
-    pub fn has_cgroup(&self) -> bool {
-        self.cgroup.is_some()
-    }
-
     /// A watchdog that ends the whole sandbox unless the guard is dropped within
     /// `deadline` (then [`SessionEnd::exit`] is [`Exit::WallTimeout`]).
     pub fn arm(&self, deadline: Duration) -> Watchdog {
@@ -867,6 +870,11 @@ impl Sandbox {
                 };
                 let mut bwrap = self.bwrap_args_for(Work::Tmpfs, &args, &gpu, id);
                 bwrap.retain(|a| !a.to_string_lossy().starts_with("--cpu="));
+                // The zygote is the namespace's init: no process of the sandbox can signal
+                // it, nor reach the pipes to the grader through a reaper's /proc/1/fd
+                // (as an ordinary user that reaper would be the same user, and dumpable).
+                let at = bwrap.iter().position(|a| a == "--die-with-parent").unwrap_or(0);
+                bwrap.insert(at, "--as-pid-1".into());
                 wrapped(bwrap, cgroup.as_ref())?
             }
             Isolation::None => {

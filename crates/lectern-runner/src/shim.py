@@ -41,6 +41,7 @@ MAX_HEADER = 1 << 20
 MAX_OUTPUTS = 16
 TOO_LARGE = 97  # a child's exit code: its outputs did not fit the scratch folder
 NO_PROCESS = 96  # reported as a process's exit code when it could not be forked
+RETIRED = 95  # the zygote's exit code when the sandbox could not be emptied
 
 
 HERE = os.path.join(os.getcwd(), ".lectern")  # /work/.lectern in the sandbox
@@ -113,18 +114,21 @@ SANDBOXED = sys.argv[-1:] == ["sandboxed"]
 
 
 def _others():
-    """Every process below this one: not this one, its parent (the zygote, for a hand-in)
-    or the sandbox's init; without a sandbox, this process's descendants only."""
+    """Every live process below this one: not this one, its parent (the zygote, for a
+    hand-in) or the sandbox's init; without a sandbox, this process's descendants only.
+    Zombies are dead already (init reaps them)."""
     me = os.getpid()
     keep = (1, me, os.getppid())
-    pids = [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in keep]
+    pids, parents = [], {}
+    for n in os.listdir("/proc"):
+        if not n.isdigit() or int(n) in keep:
+            continue
+        f = _stat_fields(int(n))
+        if f and f[0] != b"Z":
+            pids.append(int(n))
+            parents[int(n)] = int(f[1])
     if SANDBOXED:
         return pids
-    parents = {}
-    for pid in pids:
-        f = _stat_fields(pid)
-        if f:
-            parents[pid] = int(f[1])
     mine, grew = {me}, True
     while grew:
         grew = False
@@ -238,8 +242,13 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     budget = plan["budget"]
     cpu_left = budget["cpu_seconds"] - state["cpu"]
     wall_left = budget["wall_seconds"] - state["wall"]
-    res_path = HERE + "/result"
-    res = os.open(res_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    res_path = HERE + "/result-%d" % u
+    try:
+        res = _create(res_path)
+    except OSError:
+        # Its own file taken by its own code: this hand-in's problem alone.
+        _frame(proto, {"type": "done", "unit": u, "exit": {"how": "code", "code": 98}, "stopped": None, "cpu_seconds": 0.0, "wall_seconds": 0.0, "printed": "Lectern's result file was taken"})
+        return None
     printed_r, printed_w = os.pipe()
     started = time.monotonic()
     try:
@@ -269,7 +278,8 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
             traceback.print_exc()  # into the unit's printed output
         _flush()
         os._exit(98)
-    os.close(res)
+    # The result is read through this descriptor, never by its path again (the unit's
+    # code may have put something else there).
     os.close(printed_w)
     os.set_blocking(printed_r, False)
     printed = bytearray()
@@ -330,17 +340,20 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
         exit = {"how": "signal", "signal": os.WTERMSIG(status)}
     else:
         exit = {"how": "code", "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
-    size = os.stat(res_path).st_size
+    size = os.fstat(res).st_size
     _frame(proto, {"type": "unit", "unit": u, "bytes": size})
-    with open(res_path, "rb") as f:
-        sent = 0
-        while sent < size:
-            n = os.sendfile(proto, f.fileno(), sent, size - sent)
-            if not n:
-                _write_all(proto, bytes(size - sent))
-                break
-            sent += n
-    os.unlink(res_path)
+    sent = 0
+    while sent < size:
+        n = os.sendfile(proto, res, sent, size - sent)
+        if not n:
+            _write_all(proto, bytes(size - sent))
+            break
+        sent += n
+    os.close(res)
+    try:
+        os.unlink(res_path)
+    except OSError:
+        pass
     printed = bytes(printed).decode("utf-8", "replace")
     _frame(proto, {"type": "done", "unit": u, "exit": exit, "stopped": stopped, "cpu_seconds": cpu, "wall_seconds": wall, "printed": printed})
     return stopped
@@ -350,7 +363,7 @@ def _handin(plan, inputs, source, np, out):
     """One hand-in, in a process forked from the zygote: imports the student's file and
     runs every unit, writing reports into `out`. Returns the exit code."""
     printed_path = HERE + "/import"
-    printed = os.open(printed_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    printed = _create(printed_path)
     os.dup2(printed, 1)
     os.dup2(printed, 2)
     os.close(printed)
@@ -407,29 +420,79 @@ def _handin(plan, inputs, source, np, out):
     return 0
 
 
-def _wipe():
-    """Everything a hand-in left in the sandbox's writable places goes (tmpfs: no disk)."""
-    folders = []
-    for folder in (os.getcwd(), "/tmp", "/dev/shm") if SANDBOXED else (os.getcwd(),):
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
+def _bound():
+    """The Python environment's folders, bound in from the machine (read-only), and the
+    folders above them that Bubblewrap made inside a writable place (when the cache
+    lives under /tmp, say): kept by the wipe, everything else beside them goes."""
+    bound = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    above = set()
+    for p in bound:
+        p = os.path.dirname(p)
+        while p not in ("/", ""):
+            above.add(p)
+            p = os.path.dirname(p)
+    return bound, above
+
+
+BOUND, ABOVE = _bound()
+
+
+def _leftovers(folder):
+    """What a hand-in may have left in `folder`: every entry but Lectern's bound folders
+    and the way down to them."""
+    left = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return left
+    for entry in entries:
+        path = entry.path
+        if path in BOUND:
             continue
-        for entry in entries:
-            if entry.path == HERE:
-                continue
+        if path in ABOVE and entry.is_dir(follow_symlinks=False):
+            left += _leftovers(path)
+            continue
+        left.append(entry)
+    return left
+
+
+def _wipe():
+    """Empties the sandbox's writable places (tmpfs: no disk) of whatever a hand-in left,
+    Lectern's own folder included, and makes that folder anew. False when something
+    stays (the session is then retired, never handed to the next student)."""
+    folders = (os.getcwd(), "/tmp", "/dev/shm") if SANDBOXED else (os.getcwd(),)
+    left = []
+    for folder in folders:
+        for entry in _leftovers(folder):
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
+                    left.append(entry.path)
                 else:
                     os.unlink(entry.path)
             except OSError:
-                folders.append(entry.path)
-    if folders:
-        # rm walks any depth (Python's rmtree recurses, and 25,000 nested folders exist).
+                left.append(entry.path)
+    if left:
+        # chmod first: a folder the code made unreadable would stop rm; rm walks any
+        # depth (Python's rmtree recurses, and 25,000 nested folders exist).
         import subprocess
-        subprocess.run(["/bin/rm", "-rf", "--one-file-system", "--"] + folders, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.makedirs(HERE, exist_ok=True)
+        quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            subprocess.run(["/bin/chmod", "-R", "u+rwX", "--"] + left, **quiet)
+            subprocess.run(["/bin/rm", "-rf", "--one-file-system", "--"] + left, **quiet)
+        except OSError:
+            return False
+    if any(_leftovers(folder) for folder in folders):
+        return False
+    try:
+        os.mkdir(HERE, 0o700)
+    except OSError:
+        return False
+    return True
+
+
+def _create(path):
+    """A new file of Lectern's own: never one that was there, never through a link."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
 
 
 def _not_dumpable():
@@ -442,16 +505,30 @@ def _not_dumpable():
 
 def main():
     """The zygote: numpy imported once; then, for every hand-in the grader sends, a fresh
-    process forked from it runs the hand-in, and the sandbox is emptied after it."""
+    process forked from it runs the hand-in, and the sandbox is emptied after it. In the
+    sandbox it is the namespace's init (`bwrap --as-pid-1`): no process of the sandbox
+    can signal it, and it reaps what the hand-ins leave."""
+    # Only stdin, stdout and stderr from whoever started Lectern: any other descriptor
+    # it inherited (a jobserver's pipe, a terminal) is closed before student code runs.
+    os.closerange(3, 1 << 16)
     proto = os.dup(1)
     os.dup2(2, 1)
     _not_dumpable()
     import gc
     import numpy as np
-    os.makedirs(HERE, exist_ok=True)
     # What every forked process shares stays shared: the collector never touches (and so
     # never copies) the objects that exist before a fork.
     gc.freeze()
+    if not _wipe():  # new tmpfs: this makes Lectern's folder
+        folders = (os.getcwd(), "/tmp", "/dev/shm") if SANDBOXED else (os.getcwd(),)
+        raise RuntimeError("the sandbox's writable places are not empty at its start: %r" % [(f, [e.path for e in _leftovers(f)]) for f in folders])
+    # Woken at once when any child ends (orphans too: they count against the process
+    # limit until reaped).
+    woken, wake = os.pipe()
+    os.set_blocking(woken, False)
+    os.set_blocking(wake, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake)
     _frame(proto, {"type": "ready"})
     held = (None, None)  # (plan id, inputs) of the last plan
     while True:
@@ -471,25 +548,28 @@ def main():
                     per_call.append(arrays)
                 inputs.append(per_call)
             held = (plan["id"], inputs)
+            gc.freeze()
         elif held[0] != plan["id"]:
             raise ValueError("a plan without inputs that this sandbox does not hold")
-            gc.freeze()
         inputs = held[1]
         source = _read_exact(_read_frame()["bytes"])
-        _wipe()
-        reports = HERE + "/reports"
-        out = os.open(reports, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        nonce = plan["nonce"]
+        out = _create(HERE + "/reports")
         started = time.monotonic()
         try:
             pid = os.fork()
         except OSError:
             os.close(out)
-            _frame(proto, {"type": "hand-in", "bytes": 0})
-            _frame(proto, {"type": "ended", "exit": {"how": "code", "code": NO_PROCESS}, "stopped": None})
+            _frame(proto, {"type": "hand-in", "bytes": 0, "nonce": nonce})
+            _frame(proto, {"type": "ended", "exit": {"how": "code", "code": NO_PROCESS}, "stopped": None, "nonce": nonce, "clean": _wipe()})
             continue
         if pid == 0:
             code = 98
             try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.close(woken)
+                os.close(wake)
                 os.close(proto)
                 os.close(0)
                 os.open("/dev/null", os.O_RDONLY)
@@ -503,23 +583,32 @@ def main():
         budget = plan["budget"]
         pidfd = os.pidfd_open(pid)
         stopped = None
-        while not select.select([pidfd], [], [], 0.02)[0]:
+        status = None
+        while status is None:
+            ready = select.select([pidfd, woken], [], [], 0.02)[0]
+            if woken in ready:
+                try:
+                    os.read(woken, 4096)
+                except BlockingIOError:
+                    pass
+            status = _reap(pid)
+            if status is not None or ready:
+                continue
             if time.monotonic() - started > budget["wall_seconds"] + 5:
                 stopped = "wall"
             elif _tree_cpu() > budget["cpu_seconds"] + 5:
                 stopped = "cpu"
             if stopped:
                 os.kill(pid, signal.SIGKILL)
-                break
-        _, status, _ = os.wait4(pid, 0)
         os.close(pidfd)
         _kill_others()
+        _reap(None)
         if os.WIFSIGNALED(status):
             exit = {"how": "signal", "signal": os.WTERMSIG(status)}
         else:
             exit = {"how": "code", "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
         size = os.fstat(out).st_size
-        _frame(proto, {"type": "hand-in", "bytes": size})
+        _frame(proto, {"type": "hand-in", "bytes": size, "nonce": nonce})
         sent = 0
         while sent < size:
             n = os.sendfile(proto, out, sent, size - sent)
@@ -528,7 +617,25 @@ def main():
                 break
             sent += n
         os.close(out)
-        _frame(proto, {"type": "ended", "exit": exit, "stopped": stopped})
+        clean = _wipe()
+        _frame(proto, {"type": "ended", "exit": exit, "stopped": stopped, "nonce": nonce, "clean": clean})
+        if not clean:
+            return RETIRED
+
+
+def _reap(wanted):
+    """Reaps every child that has ended (as init, the sandbox's orphans are ours too);
+    returns `wanted`'s wait status once it has ended."""
+    status = None
+    while True:
+        try:
+            pid, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        if pid == 0:
+            return status
+        if pid == wanted:
+            status = st
 
 
 if __name__ == "__main__":
