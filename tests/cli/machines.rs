@@ -327,11 +327,20 @@ const CLASS: &[(&str, f64, &str)] = &[
     ("s13-poisons-lectern", 0.0, "scratch space"),
     ("s14-locked-folder", 0.0, "scratch space"),
     ("s15-forges-pipes", 0.0, "values differ"),
+    // Attacks at import time, with a right function after them.
+    ("s16-sigint-init", 1.0, "matches the reference"),
+    ("s17-ghost-thread", 1.0, "matches the reference"),
+    ("s18-locks-env-folder", 1.0, "matches the reference"),
+    ("s19-writes-root", 1.0, "matches the reference"),
+    ("s20-message-queue", 1.0, "matches the reference"),
+    ("s21-orphans-burn", 0.0, "CPU time"),
+    ("s22-import-loop", 0.0, "CPU time"),
     // Graded after the classmates above, in the same sandboxes.
-    ("s16-correct", 1.0, "matches the reference"),
-    ("s17-correct", 1.0, "matches the reference"),
-    ("s18-correct", 1.0, "matches the reference"),
-    ("s19-correct", 1.0, "matches the reference"),
+    ("s30-correct", 1.0, "matches the reference"),
+    ("s31-reads-leftovers", 1.0, "matches the reference"),
+    ("s32-correct", 1.0, "matches the reference"),
+    ("s33-correct", 1.0, "matches the reference"),
+    ("s34-correct", 1.0, "matches the reference"),
 ];
 
 /// The class in `into`: the hand-ins of `tests/fixtures/runner/class` with a correct
@@ -345,14 +354,23 @@ fn assemble_class(runner: &Path, into: &Path) {
         ("s10-forged-reports", "hostile/forged_reports.py"),
         ("s11-status-fifo", "hostile/status_fifo.py"),
         ("s12-infinite-loop", "hostile/infinite_loop.py"),
-        ("s16-correct", "correct/attention/einsum.py"),
-        ("s17-correct", "correct/attention/kahan.py"),
-        ("s18-correct", "correct/attention/loops.py"),
-        ("s19-correct", "correct/attention/transposed.py"),
+        ("s30-correct", "correct/attention/einsum.py"),
+        ("s32-correct", "correct/attention/kahan.py"),
+        ("s33-correct", "correct/attention/loops.py"),
+        ("s34-correct", "correct/attention/transposed.py"),
     ];
     for (student, file) in borrowed {
         std::fs::create_dir_all(into.join(student)).expect("folder");
         std::fs::copy(runner.join(file), into.join(student).join("attention.py")).expect("hand-in");
+    }
+    // An attack at import time (`attack.py`) with a right function after it.
+    let right = std::fs::read_to_string(runner.join("correct/attention/float64.py")).expect("solution");
+    for entry in std::fs::read_dir(into).expect("class").flatten() {
+        let attack = entry.path().join("attack.py");
+        if let Ok(text) = std::fs::read_to_string(&attack) {
+            std::fs::write(entry.path().join("attention.py"), format!("{text}\n{right}")).expect("hand-in");
+            std::fs::remove_file(&attack).expect("attack");
+        }
     }
 }
 

@@ -86,6 +86,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("npy_two_shapes.py", "exited-early", "3"),
     ("out_symlink.py", "exited-early", "3"),
     ("forged_reports.py", "bad-output", "3"),
+    ("many_outputs.py", "bad-output", "10"),
 ];
 
 #[test]

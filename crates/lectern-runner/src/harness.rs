@@ -5,12 +5,13 @@
 //! exist where the student's process can see them, and a verdict depends only on what
 //! the grader reads and checks itself.
 //!
-//! **One budget per exercise.** The cases and checks of one hand-in share
+//! **Time.** Each case and check (and the import) gets
 //! [`Limits::cpu_seconds`](crate::sandbox::Limits::cpu_seconds) of CPU time (counted for
-//! the sandbox's processes, so a classmate's load cannot spend it) and
+//! every process it starts, so a classmate's load cannot spend it) and
 //! [`Limits::wall`](crate::sandbox::Limits::wall) of wall-clock time (for code that sleeps
-//! or waits). The case that runs out gets `timeout`; the ones after it are not run and
-//! get `not-run`. An endless loop therefore costs the budget once, not once per case.
+//! or waits). The first one that runs out gets `timeout`; the ones after it are not run
+//! and get `not-run`. Code that never ends therefore costs the limit once per hand-in,
+//! not once per case, and a slow but correct solution still gets the limit for each.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -165,9 +166,10 @@ fn run(prepared: &Prepared, source: &[u8], sandbox: &Sandbox, taken: Taken) -> R
         Ok(warm) => warm,
         Err(end) => return Ok(Ran::NotStarted(end)),
     };
-    // The sandbox keeps to the budget itself; this is the backstop for one that does not
-    // (student code that took its processes over).
-    let guard = session.arm(limits.wall + Duration::from_secs(limits.cpu_seconds + 15));
+    // The sandbox keeps to the limits itself; this is the backstop for one that does not
+    // (student code that took its processes over): every unit's and the import's limit.
+    let units = prepared.units.len() as u32 + 1;
+    let guard = session.arm(limits.wall * units + Duration::from_secs(15));
     let nonce = fresh_nonce();
     let plan = Plan {
         id: prepared.id,

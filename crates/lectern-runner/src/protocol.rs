@@ -52,13 +52,14 @@ pub struct Plan {
     pub output_bytes: usize,
 }
 
-/// One budget for a whole exercise (every case and check of one hand-in together).
+/// The limits of each case and check (and of the import); the first that runs out stops
+/// the hand-in's remaining units.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    /// CPU time of every process of the sandbox, in seconds.
+    /// CPU time of every process a unit starts, in seconds.
     pub cpu_seconds: f64,
-    /// Wall-clock time, in seconds: a generous cap for code that sleeps or waits.
+    /// Wall-clock time of a unit, in seconds: a generous cap for code that sleeps or waits.
     pub wall_seconds: f64,
 }
 
@@ -126,7 +127,7 @@ pub enum Report {
     /// Unit `unit` ended: how its process exited, whether the supervisor stopped it, the
     /// CPU and wall time it took, and what it printed (capped).
     Done { unit: usize, exit: ChildExit, stopped: Option<Stop>, cpu_seconds: f64, wall_seconds: f64, printed: String },
-    /// Unit `unit` was not run: the exercise's budget was spent by an earlier one.
+    /// Unit `unit` was not run: an earlier one ran out of time.
     NotRun { unit: usize, spent: Stop },
     /// Every unit is done.
     Finished { cpu_seconds: f64 },
@@ -154,9 +155,9 @@ pub enum ChildExit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stop {
-    /// The exercise's CPU time is spent.
+    /// The unit's CPU time is spent.
     Cpu,
-    /// The exercise's wall-clock time is spent.
+    /// The unit's wall-clock time is spent.
     Wall,
     /// The sandbox's processes hold more memory than allowed.
     Memory,

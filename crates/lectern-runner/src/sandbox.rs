@@ -583,6 +583,9 @@ impl Sandbox {
             Work::Host(scratch) => push(&[&"--bind", &scratch, &work_dir]),
             Work::Tmpfs => push(&[&"--size", &size, &"--perms", &"01777", &"--tmpfs", &work_dir]),
         }
+        // Everything else is read-only: the root and /dev that Bubblewrap made are tmpfs of
+        // their own (owned by the user, as an ordinary user), unsized and never emptied.
+        push(&[&"--remount-ro", &"/dev", &"--remount-ro", &"/"]);
         push(&[&"--chdir", &work_dir, &"--setenv", &"HOME", &work_dir, &"--setenv", &"OPENBLAS_NUM_THREADS", &"1"]);
         push(&[&"--setenv", &"OMP_NUM_THREADS", &"1", &"--setenv", &"PATH", &"/usr/bin:/bin", &"--"]);
         c.extend(drop_privileges(mode, uid));

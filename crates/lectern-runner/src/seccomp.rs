@@ -34,9 +34,9 @@
 //!   `ioperm`).
 //! - **Memory outside the limit**: `memfd_create` (a memfd's pages are not in the
 //!   process's address space until mapped, so RLIMIT_AS does not count what is written to
-//!   one) and `memfd_secret`; System V IPC (`shmget`, `shmat`, `msgget`, `semget`): its
-//!   objects outlive the processes that made them, and a grading sandbox serves one
-//!   hand-in after another.
+//!   one) and `memfd_secret`; System V IPC (`shmget`, `shmat`, `msgget`, `semget`) and
+//!   POSIX message queues (`mq_open` and the rest): their objects outlive the processes
+//!   that made them, and a grading sandbox serves one hand-in after another.
 //! - **Large kernel surface, no use to an exercise**: `io_uring_setup`,
 //!   `io_uring_enter`, `io_uring_register` (a source of kernel escapes, and I/O the other
 //!   rules do not see), `kcmp`.
@@ -241,6 +241,12 @@ fn eperm_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
         libc::SYS_shmat,
         libc::SYS_msgget,
         libc::SYS_semget,
+        libc::SYS_mq_open,
+        libc::SYS_mq_unlink,
+        libc::SYS_mq_timedsend,
+        libc::SYS_mq_timedreceive,
+        libc::SYS_mq_notify,
+        libc::SYS_mq_getsetattr,
         #[cfg(target_arch = "x86_64")]
         libc::SYS_iopl,
         #[cfg(target_arch = "x86_64")]

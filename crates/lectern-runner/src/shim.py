@@ -16,9 +16,10 @@
 # its descriptors through /proc), and every process forked from it closes that pipe
 # before any student code runs.
 #
-# One budget per exercise: the units share `budget.cpu_seconds` of CPU time and
-# `budget.wall_seconds` of wall-clock time. A unit that runs out is stopped; the units
-# after it are not run, and are reported so.
+# Time: each unit (and the import) gets `budget.cpu_seconds` of CPU time, counted for
+# every process it starts, and `budget.wall_seconds` of wall-clock time. The first unit
+# that runs out is stopped, and the units after it are not run (and are reported so):
+# code that never ends costs the limit once per hand-in, not once per case.
 #
 # Dtypes: each call names its case's dtype ("f64", "f32", "f16" or "bf16"), also set as
 # the environment variable LECTERN_DTYPE during the call. Arrays arrive as numpy arrays:
@@ -124,7 +125,7 @@ def _others():
         if not n.isdigit() or int(n) in keep:
             continue
         f = _stat_fields(int(n))
-        if f and f[0] != b"Z":
+        if f and (f[0] != b"Z" or _has_live_threads(int(n))):
             pids.append(int(n))
             parents[int(n)] = int(f[1])
     if SANDBOXED:
@@ -137,6 +138,15 @@ def _others():
                 mine.add(pid)
                 grew = True
     return sorted(mine - {me})
+
+
+def _has_live_threads(pid):
+    """A zombie leader whose other threads still run (its main thread alone exited):
+    alive, whatever its state says."""
+    try:
+        return len(os.listdir("/proc/%d/task" % pid)) > 1
+    except OSError:
+        return False
 
 
 def _stat_fields(pid):
@@ -162,6 +172,15 @@ def _tree_cpu():
     return total / TICK
 
 
+def _reaped_cpu():
+    """CPU seconds of the children the sandbox's init has reaped so far (orphans a unit
+    left, once they end): read from init's own record, since they leave no other."""
+    if not SANDBOXED:
+        return 0.0
+    f = _stat_fields(1)
+    return (int(f[13]) + int(f[14])) / TICK if f else 0.0
+
+
 def _tree_rss():
     total = 0
     for pid in _others() + [os.getpid()]:
@@ -174,8 +193,15 @@ def _tree_rss():
 
 
 def _kill_others():
-    """Kills everything the unit or hand-in left (daemons, forks); init reaps them."""
+    """Kills everything the unit or hand-in left (daemons, forks, a thread whose leader
+    has exited); init reaps them. In a sandbox `kill(-1)` reaches every process of the
+    namespace but the caller and init; without one, only this process's descendants."""
     for _ in range(200):
+        if SANDBOXED:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
         pids = _others()
         if not pids:
             return
@@ -184,6 +210,8 @@ def _kill_others():
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        if os.getpid() == 1:
+            _reap(None)
         time.sleep(0.0005)
 
 
@@ -240,8 +268,8 @@ def _child(unit, inputs, function, np, res):
 def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     """Forks the unit's child, watches it, and reports it. Returns the stop, if any."""
     budget = plan["budget"]
-    cpu_left = budget["cpu_seconds"] - state["cpu"]
-    wall_left = budget["wall_seconds"] - state["wall"]
+    cpu_left = budget["cpu_seconds"]
+    wall_left = budget["wall_seconds"]
     res_path = HERE + "/result-%d" % u
     try:
         res = _create(res_path)
@@ -300,6 +328,7 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     pidfd = os.pidfd_open(pid)
     stopped = None
     tree_cpu = 0.0
+    reaped_before = _reaped_cpu()
     wait = 0.001
     while True:
         ready, _, _ = select.select([pidfd, printed_r], [], [], wait)
@@ -310,7 +339,7 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
         if ready:
             continue
         wait = min(wait * 2, 0.02)
-        tree_cpu = _tree_cpu()
+        tree_cpu = _tree_cpu() + _reaped_cpu() - reaped_before
         if tree_cpu >= cpu_left:
             stopped = "cpu"
         elif time.monotonic() - started >= wall_left:
@@ -327,14 +356,14 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     os.close(pidfd)
     wall = time.monotonic() - started
     # What the unit left behind (daemons, forks) is counted, then killed.
-    tree_cpu = max(tree_cpu, _tree_cpu())
+    left_cpu = _tree_cpu()
     _kill_others()
     drain()
     os.close(printed_r)
-    cpu = max(usage.ru_utime + usage.ru_stime, 0.0) + tree_cpu
+    cpu = max(tree_cpu, usage.ru_utime + usage.ru_stime + left_cpu + _reaped_cpu() - reaped_before)
     state["cpu"] += cpu
     state["wall"] += wall
-    if stopped is None and state["cpu"] >= budget["cpu_seconds"]:
+    if stopped is None and cpu >= cpu_left:
         stopped = "cpu"
     if os.WIFSIGNALED(status):
         exit = {"how": "signal", "signal": os.WTERMSIG(status)}
@@ -372,8 +401,10 @@ def _handin(plan, inputs, source, np, out):
     cpu = max(1, math.ceil(plan["budget"]["cpu_seconds"]))
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard != resource.RLIM_INFINITY:
-        cpu = min(cpu, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        cpu = min(cpu, max(hard - 1, 1))
+    # SIGXCPU at the budget (a CPU timeout), SIGKILL a second later for code that
+    # ignores it.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)))
     entry = plan["entry"]
     with open(entry, "wb") as f:
         f.write(source)
@@ -414,8 +445,6 @@ def _handin(plan, inputs, source, np, out):
         stopped = _run_unit(u, unit, inputs[u], function, np, plan, state, out)
         if stopped in ("cpu", "wall"):
             spent = stopped
-        elif state["wall"] >= plan["budget"]["wall_seconds"]:
-            spent = "wall"
     _frame(out, {"type": "finished", "cpu_seconds": state["cpu"]})
     return 0
 
@@ -441,10 +470,15 @@ def _leftovers(folder):
     """What a hand-in may have left in `folder`: every entry but Lectern's bound folders
     and the way down to them."""
     left = []
+    if folder in ABOVE:
+        try:
+            os.chmod(folder, 0o755)  # as an ordinary user these are the user's own
+        except OSError:
+            pass
     try:
         entries = list(os.scandir(folder))
     except OSError:
-        return left
+        return [folder]  # unreadable: something may hide there
     for entry in entries:
         path = entry.path
         if path in BOUND:
@@ -464,6 +498,8 @@ def _wipe():
     left = []
     for folder in folders:
         for entry in _leftovers(folder):
+            if isinstance(entry, str):
+                continue  # a folder that cannot be read: the check below retires us
             try:
                 if entry.is_dir(follow_symlinks=False):
                     left.append(entry.path)
@@ -514,6 +550,17 @@ def main():
     proto = os.dup(1)
     os.dup2(2, 1)
     _not_dumpable()
+    # As init, the zygote gets from inside the sandbox only the signals it handles:
+    # it handles none but SIGCHLD (below). Hand-ins get the dispositions Python starts
+    # with back.
+    started_with = {}
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+            continue
+        try:
+            started_with[sig] = signal.signal(sig, signal.SIG_IGN)
+        except (OSError, ValueError, RuntimeError):
+            pass
     import gc
     import numpy as np
     # What every forked process shares stays shared: the collector never touches (and so
@@ -568,6 +615,11 @@ def main():
             try:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for sig, disposition in started_with.items():
+                    try:
+                        signal.signal(sig, disposition if disposition is not None else signal.SIG_DFL)
+                    except (OSError, ValueError, RuntimeError):
+                        pass
                 os.close(woken)
                 os.close(wake)
                 os.close(proto)
@@ -578,12 +630,14 @@ def main():
                 traceback.print_exc()
             _flush()
             os._exit(code)
-        # The hand-in keeps to its budget itself; this is for one that took its process
-        # over (an import that never ends, a supervisor stopped).
+        # The hand-in keeps to its limits itself; this is for one that took its process
+        # over (a supervisor stopped): the limits of every unit and the import, and a margin.
         budget = plan["budget"]
+        units = len(plan["units"]) + 1
         pidfd = os.pidfd_open(pid)
         stopped = None
         status = None
+        reaped_before = os.times()
         while status is None:
             ready = select.select([pidfd, woken], [], [], 0.02)[0]
             if woken in ready:
@@ -594,9 +648,9 @@ def main():
             status = _reap(pid)
             if status is not None or ready:
                 continue
-            if time.monotonic() - started > budget["wall_seconds"] + 5:
+            if time.monotonic() - started > units * budget["wall_seconds"] + 5:
                 stopped = "wall"
-            elif _tree_cpu() > budget["cpu_seconds"] + 5:
+            elif _tree_cpu() + _children_cpu(reaped_before) > units * budget["cpu_seconds"] + 5:
                 stopped = "cpu"
             if stopped:
                 os.kill(pid, signal.SIGKILL)
@@ -621,6 +675,12 @@ def main():
         _frame(proto, {"type": "ended", "exit": exit, "stopped": stopped, "nonce": nonce, "clean": clean})
         if not clean:
             return RETIRED
+
+
+def _children_cpu(since):
+    """CPU seconds of the children reaped since `since` (an `os.times()`)."""
+    now = os.times()
+    return (now.children_user - since.children_user) + (now.children_system - since.children_system)
 
 
 def _reap(wanted):

@@ -22,11 +22,11 @@ pub enum Verdict {
     ImportError { message: String },
     MissingFunction { name: String },
     Exception { kind: String, message: String, traceback: String },
-    /// Stopped when the exercise's budget of `clock` time was spent (`seconds` of it).
+    /// Stopped when its `seconds` of `clock` time were spent.
     Timeout { seconds: f64, clock: Clock },
-    /// Killed by RLIMIT_CPU (the import alone used up the exercise's CPU time).
+    /// Killed by RLIMIT_CPU.
     CpuLimit { seconds: u64 },
-    /// Not run: an earlier case or check of the hand-in spent the exercise's budget.
+    /// Not run: an earlier case or check of the hand-in ran out of `spent` time.
     NotRun { spent: Clock },
     /// Its process could not be started (the machine's or the sandbox's process limit).
     NoProcess,
@@ -123,21 +123,21 @@ impl CaseResult {
                 format!("raised {kind}: {message} ({last})")
             }
             Verdict::Timeout { seconds, clock: Clock::Cpu } => {
-                format!("used up the exercise's {seconds:.0} s of CPU time (every case and check together): stopped (an endless loop?)")
+                format!("used up its {seconds:.0} s of CPU time: stopped (an endless loop?); the cases after it were not run")
             }
             Verdict::Timeout { seconds, clock: Clock::Wall } => {
-                format!("still running after {seconds:.0} s of wall-clock time (the exercise's cap): stopped (waiting or sleeping?)")
+                format!("still running after {seconds:.0} s of wall-clock time: stopped (waiting or sleeping?); the cases after it were not run")
             }
             Verdict::CpuLimit { seconds } => format!("used up its {seconds} s of CPU time: stopped"),
             Verdict::NotRun { spent } => format!(
-                "not run: an earlier case or check used up the exercise's {} time",
+                "not run: an earlier case or check ran out of {} time",
                 match spent {
                     Clock::Cpu => "CPU",
                     Clock::Wall => "wall-clock",
                 }
             ),
             Verdict::MemoryLimit => "ran out of memory".into(),
-            Verdict::NoProcess => "its process could not be started (too many processes on the machine): not the code's fault (grading runs it again, alone)".into(),
+            Verdict::NoProcess => "its process could not be started: a process limit was reached (the machine's, or by processes the hand-in itself left); grading runs it again, alone".into(),
             Verdict::Crashed { signal } => format!("crashed (signal {signal})"),
             Verdict::ExitedEarly { code } => format!("the process exited (code {code}) before returning"),
             Verdict::BadOutput { reason } => format!("unusable output: {reason}"),

@@ -92,10 +92,10 @@ enum Command {
         /// with it and a GPU answers, else the CPU; it says which).
         #[arg(long, default_value = "auto")]
         device: String,
-        /// CPU seconds for one exercise of a hand-in, every case and check together (the
-        /// sandbox's CPU time, so other work on the machine cannot spend it); wall-clock
-        /// time is capped at 3× this. The case that runs out gets `timeout`, and the cases
-        /// after it are not run (`not-run`).
+        /// CPU seconds for each case and check (counted for every process it starts, so
+        /// other work on the machine cannot spend them); wall-clock time is capped at 3×
+        /// this. The first case that runs out gets `timeout`, and the cases after it are not
+        /// run (`not-run`): code that never ends costs this once per hand-in.
         #[arg(long, default_value_t = 20)]
         time_limit: u64,
     },
@@ -132,10 +132,10 @@ enum Command {
         /// Run student code without isolation (only where no sandbox can be had).
         #[arg(long)]
         no_sandbox: bool,
-        /// CPU seconds for one exercise of a hand-in, every case and check together (the
-        /// sandbox's CPU time, so other work on the machine cannot spend it); wall-clock
-        /// time is capped at 3× this. The case that runs out gets `timeout`, and the cases
-        /// after it are not run (`not-run`).
+        /// CPU seconds for each case and check (counted for every process it starts, so
+        /// other work on the machine cannot spend them); wall-clock time is capped at 3×
+        /// this. The first case that runs out gets `timeout`, and the cases after it are not
+        /// run (`not-run`): code that never ends costs this once per hand-in.
         #[arg(long, default_value_t = 20)]
         time_limit: u64,
         /// The largest file read from a hand-in, in bytes.
