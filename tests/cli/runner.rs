@@ -272,3 +272,15 @@ fn descriptors_lectern_inherited_never_reach_the_code() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", transcript(&output)));
     assert_eq!(verdicts(&json), ["wrong-values"], "{json:#}");
 }
+
+#[test]
+fn an_endless_loop_costs_the_limit_once_and_the_cases_after_it_are_not_run() {
+    let file = root().join("tests/fixtures/runner/hostile/infinite_loop.py");
+    let (code, json) = test("courses/ai012", "attention", &file, &["--time-limit", "2"]);
+    let got = verdicts(&json);
+    assert_eq!(code, 1, "{json:#}");
+    assert!(got.len() > 2, "{json:#}");
+    assert_eq!(got[0], "timeout", "{json:#}");
+    assert!(got[1..].iter().all(|v| v == "not-run"), "{json:#}");
+    assert_eq!(json["tests"][0]["verdict"]["clock"], "cpu", "{json:#}");
+}

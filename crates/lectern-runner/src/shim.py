@@ -363,8 +363,8 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     cpu = max(tree_cpu, usage.ru_utime + usage.ru_stime + left_cpu + _reaped_cpu() - reaped_before)
     state["cpu"] += cpu
     state["wall"] += wall
-    if stopped is None and cpu >= cpu_left:
-        stopped = "cpu"
+    if stopped is None and (cpu >= cpu_left or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU)):
+        stopped = "cpu"  # by the kernel's RLIMIT_CPU (SIGXCPU), a tick before the polling
     if os.WIFSIGNALED(status):
         exit = {"how": "signal", "signal": os.WTERMSIG(status)}
     else:
