@@ -177,7 +177,8 @@ fn serve_rebuilds(lectern: &Path, course: &Path) {
 
 fn get(address: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(address).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").expect("send");
+    // serve answers only requests for its own address (the Host check).
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     response.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string())

@@ -259,8 +259,10 @@
   }
 
   // ---- Run: captured output from the build, or `lectern serve` runs the code as it
-  // stands in the page (editable there), one run at a time per page
-  var client = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  // stands in the page (editable there); the server takes runs only with the secret it
+  // put into the page, and one at a time per code block
+  var tokenMeta = document.querySelector('meta[name="lectern-token"]');
+  var token = tokenMeta ? tokenMeta.getAttribute("content") : "";
   document.querySelectorAll(".code-file button.run").forEach(function (button) {
     var figure = button.closest(".code-file");
     var out = figure.querySelector(".terminal-output");
@@ -276,7 +278,7 @@
         button.disabled = true;
         fetch("/__lectern/run/" + figure.dataset.code, {
           method: "POST",
-          headers: { "Content-Type": "text/plain; charset=utf-8", "X-Lectern-Client": client },
+          headers: { "Content-Type": "text/plain; charset=utf-8", "X-Lectern-Token": token },
           body: code ? code.innerText : ""
         })
           .then(function (r) { return r.text(); })
@@ -289,29 +291,41 @@
     });
   });
 
-  // ---- live reload under `lectern serve`: reload on a new version, or show the
-  // build's diagnostics over the page while the last good site stays up
-  if (body.dataset.serve) {
-    var seen = null;
+  // ---- live reload under `lectern serve`: the server pushes its version over
+  // Server-Sent Events; on a new one, reload, or show the build's diagnostics over the
+  // page while the last good site stays up. A hidden tab lets go of its stream (a browser
+  // keeps few connections per server) and takes it again when shown. Without
+  // EventSource, no live reload.
+  if (body.dataset.serve && window.EventSource) {
+    var versionMeta = document.querySelector('meta[name="lectern-version"]');
+    var seen = versionMeta ? versionMeta.getAttribute("content") : null;
     var overlay = null;
-    var poll = function () {
-      fetch("/__lectern/version", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (v) {
-        if (seen === null) { seen = v; return; }
-        if (v === seen) return;
-        seen = v;
-        return fetch("/__lectern/errors", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (errors) {
-          if (!errors) { location.reload(); return; }
-          if (!overlay) {
-            overlay = document.createElement("pre");
-            overlay.className = "build-errors";
-            overlay.setAttribute("role", "alert");
-            document.body.appendChild(overlay);
-          }
-          overlay.textContent = errors;
-        });
+    var events = null;
+    var onVersion = function (e) {
+      var v = e.data;
+      if (seen === null) { seen = v; return; }
+      if (v === seen) return;
+      seen = v;
+      fetch("/__lectern/errors", { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (errors) {
+        if (!errors) { location.reload(); return; }
+        if (!overlay) {
+          overlay = document.createElement("pre");
+          overlay.className = "build-errors";
+          overlay.setAttribute("role", "alert");
+          document.body.appendChild(overlay);
+        }
+        overlay.textContent = errors;
       }).catch(function () {});
     };
-    poll();
-    setInterval(poll, 500);
+    var listen = function () {
+      if (document.hidden) {
+        if (events) { events.close(); events = null; }
+      } else if (!events) {
+        events = new EventSource("/__lectern/events");
+        events.onmessage = onVersion;
+      }
+    };
+    document.addEventListener("visibilitychange", listen);
+    listen();
   }
 })();
