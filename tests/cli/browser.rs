@@ -3,6 +3,12 @@
 //! answers across a reload, and in exam mode download `answers.toml` and read it back.
 //! Screenshots (desktop and phone width) are saved under `target/screenshots/`.
 //!
+//! Accessibility, measured: axe-core (the npm package `.ci/run` installs; found at
+//! `$LECTERN_AXE_CORE`, else in `~/.cache/lectern-ci/npm`) runs at WCAG 2.1 A and AA on
+//! the index and the ai012 lesson in both modes, a page of every block kind (exercise
+//! and every quiz kind) and a grading `report.html`, in the light and dark schemes;
+//! and every quiz kind is answered and checked with the keyboard alone.
+//!
 //! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them). Without them
 //! the test fails, unless LECTERN_SKIP_BROWSER=1 says to skip it on purpose.
 
@@ -132,6 +138,13 @@ impl Driver {
         self.cmd("GET", &format!("/element/{id}/text"), None).as_str().unwrap_or("").to_string()
     }
 
+    /// Presses keys as a keyboard does, one after another: each char of `keys`
+    /// (WebDriver's key codes included, such as `\u{e004}` for Tab).
+    fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys.chars().flat_map(|c| [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]).collect();
+        self.cmd("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})));
+    }
+
     pub(crate) fn script(&self, js: &str) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
     }
@@ -257,6 +270,220 @@ fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
     let (scroll, client) = (sizes[0].as_f64().unwrap_or(0.0), sizes[1].as_f64().unwrap_or(0.0));
     assert!(client > 40.0 && scroll <= client, "the formula scrolls vertically: {sizes}");
     driver.screenshot(&shots.join("tall-formula.png"));
+    drop(driver);
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+/// Where `.ci/run` installs axe-core's `axe.min.js`: `$LECTERN_AXE_CORE`, else the
+/// npm cache it uses (`~/.cache/lectern-ci/npm`), else a `node_modules` at the root.
+fn axe_core() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("LECTERN_AXE_CORE") {
+        return Some(path.into());
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
+    let installed = "node_modules/axe-core/axe.min.js";
+    cache.map(|c| c.join("lectern-ci/npm").join(installed)).into_iter().chain([root().join(installed)]).find(|p| p.is_file())
+}
+
+/// Rules switched off, each with its reason. Empty: every WCAG 2.1 A/AA rule runs.
+const AXE_WAIVED: &[(&str, &str)] = &[];
+
+/// Runs axe-core in the open page at WCAG 2.1 A and AA; one line per violation.
+fn axe_violations(driver: &Driver, axe: &str) -> Vec<String> {
+    assert_eq!(driver.script(&format!("{axe}\nreturn typeof window.axe;")), json!("object"), "axe.min.js did not load");
+    let rules: serde_json::Map<String, Value> = AXE_WAIVED.iter().map(|(id, _)| ((*id).to_owned(), json!({"enabled": false}))).collect();
+    let run = format!(
+        "const done = arguments[arguments.length - 1];
+         axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}, rules: {}}})
+           .then((r) => done(r.violations.map((v) => ({{id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+                 targets: v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join(''))}}))))
+           .catch((e) => done([{{id: 'axe-error', impact: 'error', help: String(e), count: 1, targets: []}}]));",
+        Value::Object(rules)
+    );
+    let found = driver.cmd("POST", "/execute/async", Some(json!({"script": run, "args": []})));
+    found
+        .as_array()
+        .unwrap_or_else(|| panic!("axe.run gave no list of violations: {found}"))
+        .iter()
+                .map(|v| {
+                    let targets: Vec<&str> = v["targets"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    format!("{} ({}, {} nodes): {}\n      {}", v["id"].as_str().unwrap_or("?"), v["impact"].as_str().unwrap_or("?"), v["count"], v["help"].as_str().unwrap_or(""), targets.join("\n      "))
+        })
+        .collect()
+}
+
+#[test]
+fn axe_core_finds_no_wcag_21_aa_violation_on_the_built_pages() {
+    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
+        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
+            eprintln!("accessibility test skipped: LECTERN_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    }
+    let Some(axe_path) = axe_core() else {
+        eprintln!(
+            "accessibility test skipped: axe-core is not installed \
+             (`npm install --prefix ~/.cache/lectern-ci/npm axe-core`, as .ci/run does, or LECTERN_AXE_CORE=path/to/axe.min.js)"
+        );
+        return;
+    };
+    let axe = fs::read_to_string(&axe_path).unwrap_or_else(|e| panic!("{}: {e}", axe_path.display()));
+    let tmp = std::env::temp_dir().join(format!("lectern-axe-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let (practice, exam, elements) = (tmp.join("practice"), tmp.join("exam"), tmp.join("elements"));
+    build("practice", &practice);
+    build("exam", &exam);
+    // Every block the site renders, exercises and each quiz kind included.
+    let output = lectern(&root(), &["build", "tests/fixtures/site/elements", "--out", &elements.to_string_lossy(), "--no-run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    // A small class: a graded hand-in, a partial one, one that cannot be read.
+    let (subs, graded) = (tmp.join("subs"), tmp.join("graded"));
+    for (student, text) in [
+        ("s1", "[lessons.01-quizzes.quiz]\nsingle = \"B\"\nall = [\"A\", \"C\"]\n[lessons.02-challenge.challenge.bottleneck]\nstep1 = \"cross-attention over the whole input\"\n"),
+        ("s2", "student = \"s2\"\n[lessons.01-quizzes.quiz]\nsingle = \"A\"\n"),
+        ("s3", "[lessons.01-quizzes\n"),
+    ] {
+        fs::create_dir_all(subs.join(student)).expect("mkdir");
+        fs::write(subs.join(student).join("answers.toml"), text).expect("write");
+    }
+    let output = lectern(
+        &root(),
+        &["grade", "tests/fixtures/grade/course", &subs.to_string_lossy(), "--out", &graded.to_string_lossy()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+
+    let driver = Driver::start(&tmp.join("profile"), &tmp.join("downloads"));
+    let mut report = Vec::new();
+    // Each page in the light and the dark scheme, as loaded and then with everything
+    // shown that a student can bring up: every check's feedback and explanation, every
+    // solution and hint, every Run's terminal output (axe skips what is hidden).
+    for scheme in ["light", "dark"] {
+        driver.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}})),
+        );
+        for page in [
+            practice.join("index.html"),
+            practice.join("02-llm-architectures.html"),
+            exam.join("index.html"),
+            exam.join("02-llm-architectures.html"),
+            elements.join("01-everything.html"),
+            graded.join("report.html"),
+        ] {
+            driver.script("localStorage.clear()");
+            driver.open(&page);
+            let name = page.strip_prefix(&tmp).unwrap_or(&page).display().to_string();
+            let dark = driver.script("return matchMedia('(prefers-color-scheme: dark)').matches");
+            assert_eq!(dark, json!(scheme == "dark"), "{name} is not in the {scheme} scheme");
+            for violation in axe_violations(&driver, &axe) {
+                report.push(format!("{name} ({scheme}): {violation}"));
+            }
+            let shown = driver.script(
+                "document.querySelectorAll('.quiz input[type=radio][value=B], .quiz input[type=checkbox][value=A]').forEach((i) => i.click());
+                 document.querySelectorAll('button.check, .code-file button.run').forEach((b) => b.click());
+                 document.querySelectorAll('details').forEach((d) => { d.open = true; });
+                 return document.querySelectorAll('button.check, .code-file button.run, details').length;",
+            );
+            if shown.as_u64().unwrap_or(0) > 0 {
+                for violation in axe_violations(&driver, &axe) {
+                    report.push(format!("{name} ({scheme}, all shown): {violation}"));
+                }
+            }
+        }
+    }
+    drop(driver);
+    assert!(report.is_empty(), "axe-core ({}) found WCAG 2.1 AA violations:\n  {}", axe_path.display(), report.join("\n  "));
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+const ARROW_DOWN: &str = "\u{e015}";
+
+/// Tabs through the page until the focus is on `css`; how many Tabs it took.
+fn tab_to(driver: &Driver, css: &str) -> usize {
+    let probe = format!("return document.activeElement === document.querySelector({css:?});");
+    for n in 1..=300 {
+        driver.press(TAB);
+        if driver.script(&probe).as_bool().unwrap_or(false) {
+            return n;
+        }
+    }
+    panic!("300 Tabs never reached {css}; the focus is on {}", driver.script("return document.activeElement.outerHTML.slice(0, 200)"));
+}
+
+#[test]
+fn every_quiz_kind_is_answered_and_checked_with_the_keyboard_alone() {
+    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
+        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
+            eprintln!("keyboard test skipped: LECTERN_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    }
+    let tmp = std::env::temp_dir().join(format!("lectern-keyboard-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let site = tmp.join("elements");
+    let output = lectern(&root(), &["build", "tests/fixtures/site/elements", "--out", &site.to_string_lossy(), "--no-run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let driver = Driver::start(&tmp.join("profile"), &tmp.join("downloads"));
+    driver.open(&site.join("01-everything.html"));
+    driver.script("localStorage.clear()");
+    driver.open(&site.join("01-everything.html"));
+    let verdict = |quiz: &str| {
+        let feedback = driver.text(&format!("#quiz-{quiz} .feedback"));
+        let verdict = driver.script(&format!("return document.querySelector('#quiz-{quiz} .feedback').dataset.verdict || ''"));
+        assert!(!feedback.is_empty() && ["correct", "partly_correct", "incorrect"].contains(&verdict.as_str().unwrap_or("")), "{quiz}: {verdict} {feedback:?}");
+    };
+    let focused_is = |css: &str| driver.script(&format!("return document.activeElement === document.querySelector({css:?});")).as_bool().unwrap_or(false);
+
+    // One choice: Tab into the group, Space picks the focused option, an arrow moves the
+    // choice; the next Tab leaves the group for Check, and Enter checks.
+    tab_to(&driver, "#quiz-single-q input[value=A]");
+    driver.press(" ");
+    driver.press(ARROW_DOWN);
+    assert_eq!(driver.script("return document.querySelector('#quiz-single-q input:checked').value"), json!("B"));
+    driver.press(TAB);
+    assert!(focused_is("#quiz-single-q button.check"), "Tab from the options goes to Check");
+    driver.press(ENTER);
+    verdict("single-q");
+
+    // Several choices: Space toggles each box, Tab goes from box to box.
+    tab_to(&driver, "#quiz-multi-q input[value=A]");
+    driver.press(&format!(" {TAB}{TAB} "));
+    let chosen = driver.script("return [...document.querySelectorAll('#quiz-multi-q input:checked')].map((i) => i.value)");
+    assert_eq!(chosen, json!(["A", "C"]));
+    tab_to(&driver, "#quiz-multi-q button.check");
+    driver.press(ENTER);
+    verdict("multi-q");
+
+    // A number and a text: typed, then Tab to Check and Enter.
+    tab_to(&driver, "#quiz-num-q input[type=text]");
+    driver.press("42");
+    driver.press(TAB);
+    assert!(focused_is("#quiz-num-q button.check"), "Tab from the number goes to Check");
+    driver.press(ENTER);
+    verdict("num-q");
+    tab_to(&driver, "#quiz-text-q input[type=text]");
+    driver.press("attention");
+    driver.press(TAB);
+    assert!(focused_is("#quiz-text-q button.check"), "Tab from the text goes to Check");
+    driver.press(ENTER);
+    verdict("text-q");
+
+    // What was answered by keyboard is what the hand-in holds.
+    let toml_text = driver.script("return window.lecternAnswersToml()");
+    let toml_text = toml_text.as_str().unwrap_or("");
+    let answers: toml::Table = toml::from_str(toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
+    let quiz = &answers["lessons"]["01-everything"]["quiz"];
+    assert_eq!(quiz["single-q"].as_str(), Some("B"), "{toml_text}");
+    assert_eq!(quiz["multi-q"], toml::Value::Array(vec!["A".into(), "C".into()]), "{toml_text}");
+    assert_eq!(quiz["num-q"].as_str(), Some("42"), "{toml_text}");
+    assert_eq!(quiz["text-q"].as_str(), Some("attention"), "{toml_text}");
     drop(driver);
     let _ = fs::remove_dir_all(&tmp);
 }

@@ -258,6 +258,12 @@
     window.addEventListener("pagehide", saveTime);
   }
 
+  // ---- code and terminal output that scroll sideways take keyboard focus, so that the
+  // arrow keys scroll them (WCAG 2.1.1; axe's scrollable-region-focusable)
+  document.querySelectorAll("pre.code, pre.terminal-output").forEach(function (pre) {
+    if (!pre.hasAttribute("tabindex")) pre.setAttribute("tabindex", "0");
+  });
+
   // ---- Run: captured output from the build, or `lectern serve` runs the code as it
   // stands in the page (editable there); the server takes runs only with the secret it
   // put into the page, and one at a time per code block
