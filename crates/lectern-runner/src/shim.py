@@ -89,6 +89,28 @@ def _to_numpy(value, np):
     return np.asarray(value)
 
 
+def _exit_of(status):
+    """A wait status as the protocol's `ChildExit`."""
+    if os.WIFSIGNALED(status):
+        return {"how": "signal", "signal": os.WTERMSIG(status)}
+    return {"how": "code", "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
+
+
+def _relay(proto, fd, message):
+    """Sends `message` with `bytes` set to the size of the file `fd`, then the file's
+    bytes (read through the descriptor, never by path). A file that shrank meanwhile is
+    padded, so that the frames stay in step."""
+    size = os.fstat(fd).st_size
+    _frame(proto, dict(message, bytes=size))
+    sent = 0
+    while sent < size:
+        n = os.sendfile(proto, fd, sent, size - sent)
+        if not n:
+            _write_all(proto, bytes(size - sent))
+            break
+        sent += n
+
+
 def _flush():
     """What the student's code printed, out of Python's buffers (os._exit skips that)."""
     for stream in (sys.stdout, sys.stderr):
@@ -365,19 +387,8 @@ def _run_unit(u, unit, inputs, function, np, plan, state, proto):
     state["wall"] += wall
     if stopped is None and (cpu >= cpu_left or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU)):
         stopped = "cpu"  # by the kernel's RLIMIT_CPU (SIGXCPU), a tick before the polling
-    if os.WIFSIGNALED(status):
-        exit = {"how": "signal", "signal": os.WTERMSIG(status)}
-    else:
-        exit = {"how": "code", "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
-    size = os.fstat(res).st_size
-    _frame(proto, {"type": "unit", "unit": u, "bytes": size})
-    sent = 0
-    while sent < size:
-        n = os.sendfile(proto, res, sent, size - sent)
-        if not n:
-            _write_all(proto, bytes(size - sent))
-            break
-        sent += n
+    exit = _exit_of(status)
+    _relay(proto, res, {"type": "unit", "unit": u})
     os.close(res)
     try:
         os.unlink(res_path)
@@ -657,19 +668,8 @@ def main():
         os.close(pidfd)
         _kill_others()
         _reap(None)
-        if os.WIFSIGNALED(status):
-            exit = {"how": "signal", "signal": os.WTERMSIG(status)}
-        else:
-            exit = {"how": "code", "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
-        size = os.fstat(out).st_size
-        _frame(proto, {"type": "hand-in", "bytes": size, "nonce": nonce})
-        sent = 0
-        while sent < size:
-            n = os.sendfile(proto, out, sent, size - sent)
-            if not n:  # shorter than it was: padded, so that the frames stay in step
-                _write_all(proto, bytes(size - sent))
-                break
-            sent += n
+        exit = _exit_of(status)
+        _relay(proto, out, {"type": "hand-in", "nonce": nonce})
         os.close(out)
         clean = _wipe()
         _frame(proto, {"type": "ended", "exit": exit, "stopped": stopped, "nonce": nonce, "clean": clean})
