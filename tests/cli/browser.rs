@@ -6,7 +6,8 @@
 //! Accessibility, measured: axe-core (the npm package `.ci/run` installs; found at
 //! `$LECTERN_AXE_CORE`, else in `~/.cache/lectern-ci/npm`) runs at WCAG 2.1 A and AA on
 //! the index and the ai012 lesson in both modes, a page of every block kind (exercise
-//! and every quiz kind) and a grading `report.html`, in the light and dark schemes;
+//! and every quiz kind), a grading `report.html` and its `similarity.html` (with a pair
+//! of copied step answers marked), in the light and dark schemes;
 //! and every quiz kind is answered and checked with the keyboard alone.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them). Without them
@@ -343,7 +344,7 @@ fn axe_core_finds_no_wcag_21_aa_violation_on_the_built_pages() {
     let (subs, graded) = (tmp.join("subs"), tmp.join("graded"));
     for (student, text) in [
         ("s1", "[lessons.01-quizzes.quiz]\nsingle = \"B\"\nall = [\"A\", \"C\"]\n[lessons.02-challenge.challenge.bottleneck]\nstep1 = \"cross-attention over the whole input\"\n"),
-        ("s2", "student = \"s2\"\n[lessons.01-quizzes.quiz]\nsingle = \"A\"\n"),
+        ("s2", "student = \"s2\"\n[lessons.01-quizzes.quiz]\nsingle = \"A\"\n[lessons.02-challenge.challenge.bottleneck]\nstep1 = \"Cross-attention, over the whole input!\"\n"),
         ("s3", "[lessons.01-quizzes\n"),
     ] {
         fs::create_dir_all(subs.join(student)).expect("mkdir");
@@ -373,6 +374,7 @@ fn axe_core_finds_no_wcag_21_aa_violation_on_the_built_pages() {
             exam.join("02-llm-architectures.html"),
             elements.join("01-everything.html"),
             graded.join("report.html"),
+            graded.join("similarity.html"),
         ] {
             driver.script("localStorage.clear()");
             driver.open(&page);

@@ -15,6 +15,7 @@ mod new;
 mod review;
 mod runner;
 mod serve;
+mod similarity;
 mod site;
 mod snapshot;
 

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use std::{fs, thread};
 
-use crate::root;
+use crate::{lectern, root};
 
 struct Server {
     child: Child,
@@ -140,7 +140,8 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
     let text = fs::read_to_string(&lesson).expect("lesson");
     fs::write(&lesson, text.replacen("## ", "## Freshly edited heading\n\n## ", 1)).expect("write");
     let line = server.wait_for("rebuilt ");
-    assert!(line.starts_with("rebuilt 1 of 6 lesson pages"), "{line}");
+    let lessons = fs::read_dir(dir.join("lessons")).expect("lessons").flatten().filter(|e| e.path().extension().is_some_and(|x| x == "md")).count();
+    assert!(line.starts_with(&format!("rebuilt 1 of {lessons} lesson pages")), "{line}");
     let pushed = next_version(&mut events);
     assert_ne!(pushed, version);
     assert_eq!(server.get("/__lectern/version").1, pushed);
@@ -443,5 +444,87 @@ fn serve_runs_for_its_own_page_in_a_browser_and_not_for_a_page_of_another_origin
     }
     drop(driver);
     drop(server);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Search, in a real browser: Chinese and English words of the ai012 lesson (quiz and
+/// challenge prompts among them) find it under `serve`, a guide lesson is told from the
+/// others, and a site opened from files says why search is not there.
+#[test]
+fn search_finds_chinese_and_english_words_in_a_browser() {
+    use crate::browser::{Driver, CHROMIUM, DRIVER};
+    if !(std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(DRIVER).exists()) {
+        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
+            eprintln!("browser test skipped: LECTERN_SKIP_BROWSER is set");
+            return;
+        }
+        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    }
+    let dir = crate::tempdir("search-browser");
+    fs::create_dir_all(dir.join("downloads")).expect("mkdir");
+    let driver = Driver::start(&dir.join("profile"), &dir.join("downloads"));
+    let go = |url: &str| {
+        driver.script(&format!("location.href = {url:?}; return 1"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while driver.script("return document.readyState + ' ' + location.href").as_str() != Some(format!("complete {url}").as_str()) {
+            assert!(Instant::now() < deadline, "{url} never loaded");
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Types `query` into the search box; the result links (page names) and the status line.
+    let search = |query: &str| -> (Vec<String>, String) {
+        driver.script(&format!(
+            "document.getElementById('site-search-status').textContent = '';
+             const box = document.getElementById('site-search'); box.value = {query:?};
+             box.dispatchEvent(new Event('input', {{bubbles: true}})); return 1"
+        ));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = driver.script(
+                "const s = document.getElementById('site-search-status').textContent;
+                 const links = [...document.querySelectorAll('#site-search-results a')].map(a => a.getAttribute('href'));
+                 return [s, links];",
+            );
+            let status = found[0].as_str().unwrap_or("").to_string();
+            if !status.is_empty() {
+                let links = found[1].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+                return (links, status);
+            }
+            assert!(Instant::now() < deadline, "no search answer for {query}");
+            thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    let ai012 = Server::start(&root().join("courses/ai012"));
+    go(&format!("http://{}/index.html", ai012.address));
+    // 注意力 (attention) from the prose, 交叉注意力 from a challenge, a quiz's KV, and English.
+    for query in ["注意力", "cross-attention", "KV", "解碼器"] {
+        let (links, status) = search(query);
+        assert!(links.iter().any(|l| l.ends_with("02-llm-architectures.html")), "{query}: {links:?} ({status})");
+    }
+    let (links, status) = search("zzyzxnotaword");
+    assert!(links.is_empty(), "{links:?}");
+    assert!(status.contains("No page"), "{status}");
+    // A result opens its page.
+    let (links, _) = search("KV");
+    let href = links.first().expect("a result").clone();
+    go(&format!("http://{}/{}", ai012.address, href.trim_start_matches('/')));
+    drop(ai012);
+
+    // In a course of several lessons, a word of one lesson finds that lesson first.
+    let guide = Server::start(&root().join("courses/guide"));
+    go(&format!("http://{}/index.html", guide.address));
+    let (links, status) = search("seccomp");
+    assert!(links.first().is_some_and(|l| l.contains("05-exercises")), "seccomp: {links:?} ({status})");
+    drop(guide);
+
+    // From files, the box says what is needed instead of failing silently.
+    let site = dir.join("site");
+    let output = lectern(&root(), &["build", "courses/ai012", "--out", &site.to_string_lossy(), "--no-run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", crate::transcript(&output));
+    driver.open(&site.join("index.html"));
+    let (links, status) = search("KV");
+    assert!(links.is_empty() && status.contains("served over HTTP"), "{links:?} {status}");
+    drop(driver);
     let _ = fs::remove_dir_all(&dir);
 }

@@ -198,7 +198,9 @@ fn a_built_site_loads_nothing_from_another_host() {
         }
     }
     let js = fs::read(tmp.join("out/assets/lectern.js")).expect("script");
-    assert!(js.len() < 16 * 1024, "the page script grew to {} bytes", js.len());
+    // 16 KiB until search came (its box's code is about 2 KiB; Pagefind's own client is
+    // loaded only on a first search).
+    assert!(js.len() < 20 * 1024, "the page script grew to {} bytes", js.len());
     let _ = fs::remove_dir_all(&tmp);
 }
 
@@ -266,5 +268,63 @@ fn ids_are_unique_on_every_page_and_check_knows_them_all() {
             }
         }
     }
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+/// The text of a site's search index: every Pagefind chunk and fragment, decompressed
+/// (each is gzipped after a `pagefind_dcd` signature).
+pub fn search_index_text(site: &Path) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    for file in walk(&site.join("pagefind")) {
+        let name = file.to_string_lossy();
+        if name.ends_with(".pf_fragment") || name.ends_with(".pf_index") || name.ends_with(".pf_meta") {
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(&fs::read(&file).expect("read")[..]).read_to_end(&mut raw).expect("gzip");
+            text.push_str(&String::from_utf8_lossy(&raw));
+        }
+    }
+    text
+}
+
+#[test]
+fn search_indexes_prose_cards_quizzes_and_challenges_and_never_an_answer() {
+    let tmp = tempdir("search-index");
+    for mode in ["exam", "practice"] {
+        let out = tmp.join(mode);
+        build(&root().join(ELEMENTS), &out, mode);
+        assert!(out.join("pagefind/pagefind.js").is_file(), "{mode}: no search bundle");
+        let text = search_index_text(&out);
+        for wanted in ["Text with", "First card", "Pick the causal one", "KV cache per token", "First step prompt", "The challenge"] {
+            assert!(text.contains(wanted), "{mode}: `{wanted}` is not in the search index");
+        }
+        // Neither mode indexes what is hidden: a search result's excerpt would show it.
+        for marker in KEY_MARKERS {
+            assert!(!text.contains(marker), "{mode}: the search index holds {marker}");
+        }
+        for page in ["index.html", "01-everything.html"] {
+            let html = fs::read_to_string(out.join(page)).expect("page");
+            assert!(html.contains("id=\"site-search\""), "{mode}: {page} has no search box");
+        }
+    }
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn search_is_switched_off_in_course_toml() {
+    let tmp = tempdir("search-off");
+    let course = tmp.join("course");
+    copy_dir(&root().join(ELEMENTS), &course);
+    let toml = fs::read_to_string(course.join("course.toml")).expect("course.toml");
+    fs::write(course.join("course.toml"), format!("{toml}\n[site]\nsearch = false\n")).expect("write");
+    let output = build(&course, &tmp.join("site"), "practice");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("search index"), "{}", transcript(&output));
+    assert!(!tmp.join("site/pagefind").exists(), "an index was made though search is off");
+    let html = fs::read_to_string(tmp.join("site/01-everything.html")).expect("page");
+    assert!(!html.contains("site-search"), "a search box without an index");
+    // A misspelt switch is reported, not ignored.
+    fs::write(course.join("course.toml"), format!("{toml}\n[site]\nserach = false\n")).expect("write");
+    let output = build(&course, &tmp.join("site"), "practice");
+    assert!(transcript(&output).contains("unknown key `[site] serach`"), "{}", transcript(&output));
     let _ = fs::remove_dir_all(&tmp);
 }

@@ -87,12 +87,12 @@ fn main() {
     let options = BatchOptions { jobs: 2, ..BatchOptions::default() };
     let quiet = |_: Progress| {};
     let started = Instant::now();
-    let summary = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, &quiet).expect("grades");
+    let summary = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, None, &quiet).expect("grades");
     let first = started.elapsed();
     let peak = peak_mib();
     assert_eq!(summary.graded, QUIZ_HAND_INS);
     let started = Instant::now();
-    let again = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, &quiet).expect("grades");
+    let again = lectern_grade::grade_batch(course, &subs, &out, &options, &NoCode, None, &quiet).expect("grades");
     let rerun = started.elapsed();
     assert_eq!(again.unchanged, QUIZ_HAND_INS);
     println!("quiz and challenge hand-ins: {QUIZ_HAND_INS}, --jobs 2");

@@ -14,7 +14,7 @@ use crate::answers;
 use crate::handin::{list_submissions, HandIn, Origin, ReadLimits, ANSWERS};
 use crate::key::{ItemKind, Key};
 use crate::store::{CodeRun, KeySummary, LateMarks, Record, Store};
-use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult};
+use crate::{export, quiz, rubric, CaseOutcome, Detail, GradeError, ItemResult, SimilarityFinder};
 
 /// Runs one exercise's code (in the runner's sandbox) and judges every case.
 pub trait CodeRunner: Sync {
@@ -64,11 +64,14 @@ pub struct BatchOptions {
     /// Drop from the gradebook the hand-ins that are no longer among the submissions
     /// (without it such a run changes nothing and fails).
     pub prune: bool,
+    /// The score from which a pair is listed in `similarity.html`
+    /// ([`crate::similarity::DEFAULT_THRESHOLD`] by default).
+    pub similarity_threshold: f64,
 }
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        BatchOptions { jobs: std::thread::available_parallelism().map_or(2, usize::from), shard: None, max_file_bytes: 1 << 20, database_only: false, prune: false }
+        BatchOptions { jobs: std::thread::available_parallelism().map_or(2, usize::from), shard: None, max_file_bytes: 1 << 20, database_only: false, prune: false, similarity_threshold: crate::similarity::DEFAULT_THRESHOLD }
     }
 }
 
@@ -107,6 +110,7 @@ pub fn grade_batch(
     out: &Path,
     options: &BatchOptions,
     runner: &dyn CodeRunner,
+    similarity: Option<&dyn SimilarityFinder>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<BatchSummary, GradeError> {
     let key = Key::new(course);
@@ -118,6 +122,13 @@ pub fn grade_batch(
     if pending.is_empty() {
         return Err(GradeError::NoHandIns { path: submissions.to_owned(), skipped: notes.len() });
     }
+    // Which class this is (every hand-in's name, before sharding): shards of different
+    // classes are never merged.
+    let class_id = {
+        let mut sources: Vec<&str> = pending.iter().map(|h| h.source.as_str()).collect();
+        sources.sort_unstable();
+        format!("{:016x}", lectern_lesson::stable_hash(sources.iter().map(|s| s.as_bytes())))
+    };
     if let Some(shard) = options.shard {
         pending.retain(|h| shard.holds(&h.source));
     }
@@ -143,6 +154,7 @@ pub fn grade_batch(
     // What a merge checks: which part of the class this is, and that it was finished.
     store.set_meta("shard", &options.shard.map_or_else(|| "all".to_owned(), |s| format!("{}/{}", s.index, s.count)))?;
     store.set_meta("complete", "no")?;
+    store.set_meta("class", &class_id)?;
     store.forget(&gone)?;
 
     let start = Instant::now();
@@ -237,29 +249,47 @@ pub fn grade_batch(
     } else {
         let mut class = export::Class::new(summary, records, &export::overrides_path(out))?;
         class.environment = store.meta("environment")?;
-        export::write_all(&class, &store.late_marks()?, out)?;
+        let review = similarity.map(|finder| crate::similarity::review(&class, &store, finder, options.similarity_threshold)).transpose()?;
+        class.similarity = review.as_ref().map(crate::similarity::Review::summary);
+        export::write_exports(&class, &store.late_marks()?, review.as_ref(), out)?;
         errors_and_flags(&class.students)
     };
     Ok(BatchSummary { handins: total, graded, unchanged: total - graded, errors, flagged, notes, grading, exporting: start.elapsed() - grading })
 }
 
 /// Combines shard outputs (each a `gradebook.sqlite` in its folder) into `out`, writing
-/// exactly what a single run over all hand-ins writes.
-pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, GradeError> {
+/// exactly what a single run over all hand-ins writes (the similarity review too, from
+/// the code and answers the shards kept, with `similarity` at `threshold`).
+pub fn merge_shards(shards: &[PathBuf], out: &Path, similarity: Option<&dyn SimilarityFinder>, threshold: f64) -> Result<BatchSummary, GradeError> {
     std::fs::create_dir_all(out).map_err(|e| GradeError::Output { path: out.to_owned(), message: e.to_string() })?;
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
     if let Some(shard) = shards.iter().find(|s| same(s, out)) {
         return Err(GradeError::Merge { message: format!("--out {} is one of the shards; merge into another folder", shard.display()) });
     }
-    // The merged gradebook is made aside and swapped in whole.
-    let target = out.join("gradebook.sqlite");
+    // The merged gradebook is made aside and swapped in whole; a refused or failed merge
+    // leaves nothing of it behind.
     let building = out.join("gradebook.sqlite.merging");
-    for stale in ["gradebook.sqlite.merging", "gradebook.sqlite.merging-wal", "gradebook.sqlite.merging-shm"] {
-        let _ = std::fs::remove_file(out.join(stale));
+    let remove_building = || {
+        for stale in ["gradebook.sqlite.merging", "gradebook.sqlite.merging-wal", "gradebook.sqlite.merging-shm"] {
+            let _ = std::fs::remove_file(out.join(stale));
+        }
+    };
+    remove_building();
+    let merged = merge_into(shards, out, &building, similarity, threshold);
+    if merged.is_err() {
+        remove_building();
     }
-    let mut store = Store::open(&building)?;
-    let mut key: Option<KeySummary> = None;
-    let mut parts: Vec<Shard> = Vec::new();
+    merged
+}
+
+/// [`merge_shards`] once its folder is ready: the gradebook made at `building`, then
+/// swapped in.
+fn merge_into(shards: &[PathBuf], out: &Path, building: &Path, similarity: Option<&dyn SimilarityFinder>, threshold: f64) -> Result<BatchSummary, GradeError> {
+    let target = out.join("gradebook.sqlite");
+    let mut store = Store::open(building)?;
+    let mut key: Option<(KeySummary, &Path)> = None;
+    let mut parts: Vec<(Shard, &Path)> = Vec::new();
+    let mut class: Option<(String, &Path)> = None;
     let mut graded_under: Option<String> = None;
     for shard in shards {
         let path = shard.join("gradebook.sqlite");
@@ -271,11 +301,13 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
             return Err(GradeError::Merge { message: format!("{} holds no graded batch", path.display()) });
         };
         match &key {
-            Some(first) if first.fingerprint != k.fingerprint => {
-                return Err(GradeError::Merge { message: format!("{} was graded under another answer key than the first shard; regrade it", shard.display()) });
+            Some((first, first_path)) if first.fingerprint != k.fingerprint => {
+                return Err(GradeError::Merge {
+                    message: format!("{} and {} were graded under different answer keys; regrade one with the other's course", first_path.display(), path.display()),
+                });
             }
             Some(_) => {}
-            None => key = Some(k),
+            None => key = Some((k, shard.as_path())),
         }
         let part = other.meta("shard")?.as_deref().and_then(Shard::parse);
         let Some(part) = part else {
@@ -284,13 +316,35 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         if other.meta("complete")?.as_deref() != Some("yes") {
             return Err(GradeError::Merge { message: format!("{} was stopped before it finished; run its `lectern grade --shard {}/{}` again", shard.display(), part.index, part.count) });
         }
-        if parts.iter().any(|p| p.count != part.count) {
-            return Err(GradeError::Merge { message: format!("{} is part {}/{}, but another shard was cut into {} parts", shard.display(), part.index, part.count, parts[0].count) });
+        if let Some((first, first_path)) = parts.iter().find(|(p, _)| p.count != part.count) {
+            return Err(GradeError::Merge {
+                message: format!(
+                    "{} is part {}/{} and {} is part {}/{}: shards of runs with different N cannot be merged",
+                    first_path.display(),
+                    first.index,
+                    first.count,
+                    shard.display(),
+                    part.index,
+                    part.count
+                ),
+            });
         }
-        if parts.contains(&part) {
-            return Err(GradeError::Merge { message: format!("part {}/{} is given twice", part.index, part.count) });
+        if let Some((_, first_path)) = parts.iter().find(|(p, _)| *p == part) {
+            return Err(GradeError::Merge { message: format!("part {}/{} is given twice: {} and {}", part.index, part.count, first_path.display(), shard.display()) });
         }
-        parts.push(part);
+        // Gradebooks from before the class was recorded carry none, and are not compared.
+        if let Some(this) = other.meta("class")? {
+            match &class {
+                Some((first, first_path)) if *first != this => {
+                    return Err(GradeError::Merge {
+                        message: format!("{} and {} were graded from different sets of hand-ins; grade every shard from the same submissions", first_path.display(), shard.display()),
+                    });
+                }
+                Some(_) => {}
+                None => class = Some((this, shard.as_path())),
+            }
+        }
+        parts.push((part, shard.as_path()));
         let handins = other.graded()?;
         for (_, under) in handins.values() {
             match &graded_under {
@@ -307,15 +361,21 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
         }
         store.absorb(&other)?;
     }
-    let Some(key) = key else {
+    let Some((key, _)) = key else {
         return Err(GradeError::Merge { message: "no shards given".into() });
     };
-    let count = parts[0].count;
-    let missing: Vec<String> = (1..=count).filter(|k| !parts.iter().any(|p| p.index == *k)).map(|k| format!("{k}/{count}")).collect();
+    let count = parts[0].0.count;
+    let missing: Vec<String> = (1..=count).filter(|k| !parts.iter().any(|(p, _)| p.index == *k)).map(|k| format!("{k}/{count}")).collect();
     if !missing.is_empty() {
         return Err(GradeError::Merge { message: format!("shard {} missing: every part of the class must be merged", missing.join(", ")) });
     }
     store.set_key(&key)?;
+    // What one run over the whole class records.
+    store.set_meta("shard", "all")?;
+    store.set_meta("complete", "yes")?;
+    if let Some((class, _)) = &class {
+        store.set_meta("class", class)?;
+    }
     // What ran each shard's code (the same everywhere, normally: said once).
     let mut environments = std::collections::BTreeSet::new();
     for shard in shards {
@@ -329,15 +389,17 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<BatchSummary, Grad
     }
     let records = store.records()?;
     let late = store.late_marks()?;
+    let started = Instant::now();
+    let mut class = export::Class::new(key, records, &export::overrides_path(out))?;
+    class.environment = environment;
+    let review = similarity.map(|finder| crate::similarity::review(&class, &store, finder, threshold)).transpose()?;
+    class.similarity = review.as_ref().map(crate::similarity::Review::summary);
     store.close()?;
     for stale in ["gradebook.sqlite-wal", "gradebook.sqlite-shm"] {
         let _ = std::fs::remove_file(out.join(stale));
     }
-    std::fs::rename(&building, &target).map_err(|e| GradeError::Output { path: target.clone(), message: e.to_string() })?;
-    let started = Instant::now();
-    let mut class = export::Class::new(key, records, &export::overrides_path(out))?;
-    class.environment = environment;
-    export::write_all(&class, &late, out)?;
+    std::fs::rename(building, &target).map_err(|e| GradeError::Output { path: target.clone(), message: e.to_string() })?;
+    export::write_exports(&class, &late, review.as_ref(), out)?;
     let (errors, flagged) = errors_and_flags(&class.students);
     let handins = class.students.len();
     Ok(BatchSummary { handins, graded: 0, unchanged: handins, errors, flagged, notes: Vec::new(), grading: std::time::Duration::ZERO, exporting: started.elapsed() })
@@ -470,10 +532,15 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
     let exercise_key = format!("{}:{}", Key::exercise_fingerprint(exercise), runner.fingerprint());
     let cached = store.and_then(|s| s.code_run(&exercise_key, &code_hash).ok().flatten());
     let mut outcomes = match cached {
-        Some(o) => o,
+        Some(o) => {
+            // Recorded again with the code itself, which a gradebook written before the
+            // similarity review did not keep.
+            runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: String::from_utf8_lossy(code).into_owned() });
+            o
+        }
         None => match run_alone_if_the_machine_may_be_to_blame(runner, exercise, code) {
             Ok(o) => {
-                runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone() });
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: String::from_utf8_lossy(code).into_owned() });
                 o
             }
             Err(message) => return Err(GradeError::CodeRunner { exercise: exercise.id.clone(), message }),

@@ -24,6 +24,8 @@ pub enum GradeError {
     /// Code could not be run at all while grading `exercise` (the Python environment, the
     /// sandbox, a scratch folder): the batch stopped; what was graded before is kept.
     CodeRunner { exercise: String, message: String },
+    /// The similarity finder failed on an item's texts.
+    Similarity { item: String, message: String },
 }
 
 impl std::fmt::Display for GradeError {
@@ -35,6 +37,7 @@ impl std::fmt::Display for GradeError {
             GradeError::Incompatible { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Overrides { path, message } => write!(f, "{}: {message}", path.display()),
             GradeError::Merge { message } => write!(f, "cannot merge: {message}"),
+            GradeError::Similarity { item, message } => write!(f, "comparing the hand-ins of {item}: {message}"),
             GradeError::NoHandIns { path, skipped } => {
                 write!(f, "no hand-in folders found in {}", path.display())?;
                 if *skipped > 0 {

@@ -22,6 +22,8 @@ pub struct Class {
     pub unused_overrides: Vec<Override>,
     /// What ran the code (Python, numpy, BLAS), as the gradebook recorded it.
     pub environment: Option<String>,
+    /// The similarity review in brief, when one was made (`similarity.html`).
+    pub similarity: Option<crate::similarity::Summary>,
 }
 
 /// Where the instructor keeps overrides: beside the outputs, never written by Lectern.
@@ -93,7 +95,7 @@ impl Class {
                 None => unused.push(o),
             }
         }
-        Ok(Class { key, students, unused_overrides: unused, environment: None })
+        Ok(Class { key, students, unused_overrides: unused, environment: None, similarity: None })
     }
 
     /// The records that are graded (not error rows).
@@ -105,6 +107,16 @@ impl Class {
 /// Writes every export of `class` into `out`, with Canvas's LATE marks (`late`, by
 /// source) where the hand-ins carried them.
 pub fn write_all(class: &Class, late: &LateMarks, out: &Path) -> Result<(), GradeError> {
+    write_exports(class, late, None, out)
+}
+
+/// [`write_all`], and `similarity.html` from `review` when there is one (the class's
+/// `similarity` summary should be the review's, so that the report links to it).
+pub fn write_exports(class: &Class, late: &LateMarks, review: Option<&crate::similarity::Review>, out: &Path) -> Result<(), GradeError> {
+    if let Some(review) = review {
+        let course = crate::report::course_name(&class.key.course_code, &class.key.course_title);
+        write(&out.join("similarity.html"), crate::similarity::render(review, &course).as_bytes())?;
+    }
     write(&out.join("gradebook.csv"), gradebook_csv(class, late).as_bytes())?;
     write(&out.join("report.html"), crate::report::render(class).as_bytes())?;
     let students = out.join("students");

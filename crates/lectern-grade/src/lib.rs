@@ -22,11 +22,13 @@ pub mod overrides;
 pub mod quiz;
 pub mod report;
 pub mod rubric;
+pub mod similarity;
 pub mod stats;
 pub mod store;
 
 pub use batch::{grade_batch, merge_shards, BatchOptions, BatchSummary, CodeRunner, Progress, Shard};
 pub use error::GradeError;
+pub use similarity::{Match, SimilarityFinder};
 pub use key::{Item, ItemKind, Key};
 
 /// What one graded item of one hand-in came to.

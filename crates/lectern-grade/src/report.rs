@@ -78,6 +78,7 @@ pub fn render(class: &Class) -> String {
     item_details(&mut h, class, &stats);
     flagged(&mut h, class);
     groups(&mut h, class);
+    similarity(&mut h, class);
     overrides(&mut h, class);
     errors(&mut h, class);
     notes(&mut h, class);
@@ -85,7 +86,7 @@ pub fn render(class: &Class) -> String {
     h
 }
 
-fn course_name(code: &str, title: &str) -> String {
+pub(crate) fn course_name(code: &str, title: &str) -> String {
     match (code.is_empty(), title.is_empty()) {
         (false, false) => format!("{code} · {title}"),
         (false, true) => code.to_owned(),
@@ -123,7 +124,7 @@ fn header(h: &mut String, class: &Class, stats: &ClassStats) {
         let _ = writeln!(h, "<p class=\"note\">Code run with {}.</p>", esc(environment));
     }
     h.push_str(
-        "<nav aria-label=\"Contents\"><ul><li><a href=\"#distribution\">Distribution</a></li><li><a href=\"#items\">Item analysis</a></li><li><a href=\"#details\">Item details</a></li><li><a href=\"#review\">Flagged for review</a></li><li><a href=\"#groups\">Answer groups</a></li><li><a href=\"#overrides\">Overrides</a></li><li><a href=\"#errors\">Error rows</a></li><li><a href=\"#notes\">Notes</a></li></ul></nav>\n</header>\n",
+        "<nav aria-label=\"Contents\"><ul><li><a href=\"#distribution\">Distribution</a></li><li><a href=\"#items\">Item analysis</a></li><li><a href=\"#details\">Item details</a></li><li><a href=\"#review\">Flagged for review</a></li><li><a href=\"#groups\">Answer groups</a></li><li><a href=\"#similarity\">Similarity</a></li><li><a href=\"#overrides\">Overrides</a></li><li><a href=\"#errors\">Error rows</a></li><li><a href=\"#notes\">Notes</a></li></ul></nav>\n</header>\n",
     );
 }
 
@@ -346,6 +347,30 @@ fn flagged(h: &mut String, class: &Class) {
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The similarity review in brief, with the link to `similarity.html`.
+fn similarity(h: &mut String, class: &Class) {
+    h.push_str("<section id=\"similarity\">\n<h2>Similarity</h2>\n");
+    let Some(s) = &class.similarity else {
+        h.push_str("<p class=\"muted\">No similarity review was made for this report.</p>\n</section>\n");
+        return;
+    };
+    let pairs: usize = s.items.iter().map(|(_, p, _)| p).sum();
+    let _ = writeln!(
+        h,
+        "<p>{pairs} pair{} of hand-ins share {} or more of their work: see <a href=\"similarity.html\">similarity.html</a>, with both sides and the shared fragments. For review, not a verdict; students never see it.</p>",
+        plural(pairs),
+        fixed(s.threshold, 2)
+    );
+    if !s.items.is_empty() {
+        h.push_str("<table>\n<thead><tr><th>Item</th><th class=\"num\">Pairs</th><th class=\"num\">Groups of 3+</th></tr></thead>\n<tbody>\n");
+        for (item, p, g) in &s.items {
+            let _ = writeln!(h, "<tr><td>{}</td><td class=\"num\">{p}</td><td class=\"num\">{g}</td></tr>", esc(item));
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 /// Each step's answers in groups of near-identical ones ([`crate::groups`]), the

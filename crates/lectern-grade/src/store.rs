@@ -50,6 +50,9 @@ pub struct ItemSummary {
     /// Exercises: each case's name (and behaviour check's), in order.
     #[serde(default)]
     pub cases: Vec<String>,
+    /// Exercises: the starter code every student was given (left out of similarity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starter: Option<String>,
 }
 
 impl KeySummary {
@@ -58,13 +61,14 @@ impl KeySummary {
             .items
             .iter()
             .map(|item| {
-                let mut s = ItemSummary { id: item.id.clone(), lesson: item.lesson.clone(), kind: item.kind.name().to_owned(), max_points: item.max_points, options: Vec::new(), rubric: Vec::new(), cases: Vec::new() };
+                let mut s = ItemSummary { id: item.id.clone(), lesson: item.lesson.clone(), kind: item.kind.name().to_owned(), max_points: item.max_points, options: Vec::new(), rubric: Vec::new(), cases: Vec::new(), starter: None };
                 match &item.kind {
                     ItemKind::Choice { options, .. } => s.options = options.iter().map(|o| (o.letter, o.correct, o.text.clone())).collect(),
                     ItemKind::Step { rubric, .. } => s.rubric = rubric.iter().map(|r| (r.points, r.feedback.clone())).collect(),
                     ItemKind::Exercise(e) => {
                         s.cases = e.cases.iter().map(|c| c.name.clone()).collect();
                         s.cases.extend(e.checks.iter().map(|c| format!("check: {}", c.property.name())));
+                        s.starter = Some(e.starter.clone());
                     }
                     ItemKind::Numeric { .. } | ItemKind::Text { .. } => {}
                 }
@@ -86,6 +90,9 @@ pub struct CodeRun {
     pub exercise_key: String,
     pub code_hash: String,
     pub outcomes: Vec<CaseOutcome>,
+    /// The code itself (as UTF-8, invalid bytes replaced), kept by its hash for the
+    /// similarity review; empty when not known (a merge copies it separately).
+    pub code: String,
 }
 
 /// One hand-in as recorded.
@@ -152,7 +159,9 @@ impl Store {
                  code_hash TEXT NOT NULL,
                  outcomes TEXT NOT NULL,
                  PRIMARY KEY (exercise_key, code_hash)
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS code_texts (code_hash TEXT PRIMARY KEY, text TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS similarity (item TEXT PRIMARY KEY, inputs TEXT NOT NULL, pairs TEXT NOT NULL);",
         )
         .map_err(db)?;
         let store = Store { conn, path: path.to_owned() };
@@ -260,6 +269,7 @@ impl Store {
                 .map_err(&db)?;
             let mut result = tx.prepare_cached("INSERT INTO results (source, position, item, score, max_score, answer, feedback, flag, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(&db)?;
             let mut run = tx.prepare_cached("INSERT OR REPLACE INTO code_runs (exercise_key, code_hash, outcomes) VALUES (?1, ?2, ?3)").map_err(&db)?;
+            let mut text = tx.prepare_cached("INSERT OR IGNORE INTO code_texts (code_hash, text) VALUES (?1, ?2)").map_err(&db)?;
             for record in records {
                 delete.execute([&record.source]).map_err(&db)?;
                 handin
@@ -292,6 +302,9 @@ impl Store {
             }
             for r in runs {
                 run.execute(params![r.exercise_key, r.code_hash, serde_json::to_string(&r.outcomes).unwrap_or_default()]).map_err(&db)?;
+                if !r.code.is_empty() {
+                    text.execute(params![r.code_hash, r.code]).map_err(&db)?;
+                }
             }
         }
         tx.commit().map_err(&db)
@@ -365,20 +378,60 @@ impl Store {
         Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
-    /// Copies every hand-in (with its LATE mark) and code run of `other` into this
-    /// gradebook (shard merge).
+    /// Copies every hand-in (with its LATE mark) of `other` into this gradebook, with the
+    /// code runs and code texts its hand-ins' results refer to (shard merge): what a
+    /// shard's folder kept from an earlier run of other hand-ins is left behind.
     pub fn absorb(&mut self, other: &Store) -> Result<(), GradeError> {
         let records = other.records()?;
         let late = other.late_marks()?;
+        let used: std::collections::HashSet<&str> =
+            records.iter().flat_map(|r| &r.results).filter(|x| matches!(x.detail, crate::Detail::Cases { .. })).map(|x| x.answer.as_str()).collect();
         let mut runs = Vec::new();
         {
             let mut stmt = other.conn.prepare("SELECT exercise_key, code_hash, outcomes FROM code_runs").map_err(other.err())?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(other.err())?;
             for row in rows {
                 let (exercise_key, code_hash, outcomes) = row.map_err(other.err())?;
-                runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default() });
+                if !used.contains(code_hash.as_str()) {
+                    continue;
+                }
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default(), code: String::new() });
             }
         }
-        self.put_marked(&records, &late, &runs)
+        self.put_marked(&records, &late, &runs)?;
+        let mut texts: Vec<(String, String)> = other.code_texts()?.into_iter().filter(|(hash, _)| used.contains(hash.as_str())).collect();
+        texts.sort();
+        let tx = self.conn.transaction().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
+        for (hash, text) in &texts {
+            tx.execute("INSERT OR IGNORE INTO code_texts (code_hash, text) VALUES (?1, ?2)", [hash, text])
+                .map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
+        }
+        tx.commit().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Every kept code text, by its hash (an exercise result's `answer`).
+    pub fn code_texts(&self) -> Result<HashMap<String, String>, GradeError> {
+        let mut stmt = self.conn.prepare("SELECT code_hash, text FROM code_texts").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// The similarity pairs kept for `item`, if they were found from the same `inputs`.
+    pub fn similarity(&self, item: &str, inputs: &str) -> Result<Option<Vec<crate::similarity::Match>>, GradeError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT pairs FROM similarity WHERE item = ?1 AND inputs = ?2", [item, inputs], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// Keeps the similarity pairs of `item`, found from `inputs`.
+    pub fn set_similarity(&self, item: &str, inputs: &str, pairs: &[crate::similarity::Match]) -> Result<(), GradeError> {
+        let json = serde_json::to_string(pairs).unwrap_or_default();
+        self.conn
+            .execute("INSERT INTO similarity (item, inputs, pairs) VALUES (?1, ?2, ?3) ON CONFLICT(item) DO UPDATE SET inputs = excluded.inputs, pairs = excluded.pairs", [item, inputs, &json])
+            .map_err(self.err())?;
+        Ok(())
     }
 }

@@ -29,7 +29,7 @@ fn the_page_is_self_contained() {
     assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("<img") && !html.contains("@import") && !html.contains("url("));
     assert!(attributes(&html, "src").is_empty());
     for href in attributes(&html, "href") {
-        assert!(href.starts_with('#') || (href.starts_with("students/") && href.ends_with("/results.json")), "unexpected link {href}");
+        assert!(href.starts_with('#') || href == "similarity.html" || (href.starts_with("students/") && href.ends_with("/results.json")), "unexpected link {href}");
     }
 }
 
@@ -123,7 +123,7 @@ fn rendering_is_deterministic() {
 
 #[test]
 fn an_empty_class_still_renders() {
-    let class = Class { key: class::key(), students: vec![], unused_overrides: vec![], environment: None };
+    let class = Class { key: class::key(), students: vec![], unused_overrides: vec![], environment: None, similarity: None };
     let html = render(&class);
     assert!(html.contains("No graded hand-ins."));
     assert!(html.contains("<dt>Students graded</dt><dd>0</dd>"));

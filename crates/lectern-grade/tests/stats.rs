@@ -104,7 +104,7 @@ fn multiple_choice_counts_each_option_chosen() {
     key.items.truncate(1);
     key.items[0].kind = "multiple choice".into();
     let students = ["A,C", "C", "", "Z", "B, c"].iter().enumerate().map(|(i, a)| record(&format!("m{i}"), vec![choice(a, 0.0)])).collect();
-    let stats = ClassStats::of(&Class { key, students, unused_overrides: vec![], environment: None });
+    let stats = ClassStats::of(&Class { key, students, unused_overrides: vec![], environment: None, similarity: None });
     let Breakdown::Choice(c) = &stats.items[0].breakdown else { panic!("not a choice breakdown") };
     let counts: Vec<usize> = c.options.iter().map(|o| o.count).collect();
     assert_eq!(counts, [1, 1, 3]);
@@ -140,7 +140,7 @@ fn failure_verdict_ties_are_ordered_by_name() {
     let mut key = class::key();
     key.items.retain(|i| i.id == "ex");
     let students = vec![record("a", vec![exercise(Some([("c1", "timeout"), ("c2", "crash")]))]), record("b", vec![exercise(Some([("c1", "pass"), ("c2", "pass")]))])];
-    let stats = ClassStats::of(&Class { key, students, unused_overrides: vec![], environment: None });
+    let stats = ClassStats::of(&Class { key, students, unused_overrides: vec![], environment: None, similarity: None });
     let Breakdown::Exercise(e) = &stats.items[0].breakdown else { panic!("not an exercise breakdown") };
     assert_eq!(e.failures, [("crash".to_owned(), 1), ("timeout".to_owned(), 1)]);
 }
@@ -192,7 +192,7 @@ fn zero_variance_makes_discrimination_undefined() {
         .enumerate()
         .map(|(i, hits)| record(&format!("z{i}"), vec![choice("A", 1.0), step("words words words", *hits), exercise(None)]))
         .collect();
-    let stats = ClassStats::of(&Class { key: class::key(), students, unused_overrides: vec![], environment: None });
+    let stats = ClassStats::of(&Class { key: class::key(), students, unused_overrides: vec![], environment: None, similarity: None });
     for i in &stats.items {
         assert_eq!(i.discrimination, None, "{}", i.id);
     }
@@ -219,7 +219,7 @@ fn no_graded_students_gives_no_figures() {
 #[test]
 fn a_missing_result_scores_zero_and_counts_as_no_answer() {
     let students = vec![record("a", vec![choice("A", 1.0)]), record("b", vec![result("q1", 0.0, 1.0, "", lectern_grade::Detail::None)])];
-    let stats = ClassStats::of(&Class { key: class::key(), students, unused_overrides: vec![], environment: None });
+    let stats = ClassStats::of(&Class { key: class::key(), students, unused_overrides: vec![], environment: None, similarity: None });
     assert_eq!(stats.totals, [1.0, 0.0]);
     let Breakdown::Exercise(e) = &item(&stats, "ex").breakdown else { panic!("not an exercise breakdown") };
     assert_eq!(e.not_run, 2);

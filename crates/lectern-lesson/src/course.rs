@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::diag::{Diagnostic, Span};
 use crate::exercise::parse_exercise;
 use crate::lesson::{find_key, parse_lesson, Parsed};
-use crate::model::{Block, ChoicePolicy, CodeBlock, Course, CourseConfig, GradingConfig, Lesson, Mode, RunnerConfig};
+use crate::model::{Block, ChoicePolicy, CodeBlock, Course, CourseConfig, GradingConfig, Lesson, Mode, RunnerConfig, SiteConfig};
 
 /// A course as far as it could be read, every diagnostic, and the text of every file
 /// read (by path relative to the course folder) so that diagnostics can show their line.
@@ -40,6 +40,15 @@ struct RawConfig {
     runner: RawRunner,
     #[serde(default)]
     grading: RawGrading,
+    #[serde(default)]
+    site: RawSite,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSite {
+    search: Option<bool>,
     #[serde(flatten)]
     other: BTreeMap<String, toml::Value>,
 }
@@ -189,6 +198,7 @@ impl Loader<'_> {
             mode: Mode::Practice,
             runner: RunnerConfig::default(),
             grading: GradingConfig::default(),
+            site: SiteConfig::default(),
         };
         if !self.root.join(rel).is_file() {
             self.error(rel, Span::new(0, 0), format!("{} has no course.toml: is this a course folder?", self.root.display()));
@@ -225,7 +235,7 @@ impl Loader<'_> {
                 ChoicePolicy::default()
             }),
         };
-        let tables = [("", raw.other.keys()), ("[runner] ", raw.runner.other.keys()), ("[grading] ", raw.grading.other.keys())];
+        let tables = [("", raw.other.keys()), ("[runner] ", raw.runner.other.keys()), ("[grading] ", raw.grading.other.keys()), ("[site] ", raw.site.other.keys())];
         for (table, keys) in tables {
             for key in keys {
                 let at = find_key(&text, key).unwrap_or_default();
@@ -241,6 +251,7 @@ impl Loader<'_> {
             mode,
             runner: RunnerConfig { requirements: raw.runner.requirements, lock },
             grading: GradingConfig { multiple_choice },
+            site: SiteConfig { search: raw.site.search.unwrap_or(true) },
         }
     }
 

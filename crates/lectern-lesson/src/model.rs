@@ -43,6 +43,20 @@ pub struct CourseConfig {
     pub mode: Mode,
     pub runner: RunnerConfig,
     pub grading: GradingConfig,
+    pub site: SiteConfig,
+}
+
+/// `[site]` in `course.toml`: how the published site is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteConfig {
+    /// `search = false` leaves out the search box and its index (on by default).
+    pub search: bool,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig { search: true }
+    }
 }
 
 /// Whether the published site may carry the answer key.

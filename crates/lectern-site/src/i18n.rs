@@ -47,6 +47,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("text_answer", "Type your answer", "請輸入答案"),
     ("pick_one", "Choose one", "請選一項"),
     ("pick_many", "Choose all that apply", "請選出所有正確項"),
+    ("search", "Search this course", "搜尋本課程"),
+    ("search_none", "No page matches.", "沒有相符的頁面。"),
+    ("search_found", "{n} pages match.", "找到 {n} 個頁面。"),
+    ("search_offline", "Search needs the site served over HTTP (lectern serve, or any web server); browsers do not let pages opened from files load its index.", "搜尋需要以 HTTP 提供網站(lectern serve 或任何網頁伺服器);瀏覽器不允許從檔案開啟的頁面載入搜尋索引。"),
+    ("search_failed", "Search is not available here.", "此處無法使用搜尋。"),
 ];
 
 /// The languages the interface speaks.

@@ -46,6 +46,19 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("assets/math/LICENSE-pulldown-latex", include_bytes!("../../../templates/site/assets/math/LICENSE-pulldown-latex")),
 ];
 
+/// The element of every page whose text a search index reads (the page's own content:
+/// not the header, the footer or the navigation).
+pub const SEARCH_ROOT: &str = "main";
+
+/// Elements of a page that a search index must never read: solutions, explanations
+/// and the answer key's data (in exam mode they are not in the page at all; in practice
+/// mode they are hidden until asked for, and a search result must not show them; the
+/// key itself lives in attributes, which are never indexed), scripts and templates
+/// (captured output), terminals, the pager, the search box's own results, and formulas
+/// (MathML's letters one by one are not words anyone searches for).
+pub const NOT_SEARCHED: &[&str] =
+    &[".solution", ".explanation", "template", "script", ".terminal", ".site-search", "nav", "math"];
+
 /// The file that marks a folder as a Lectern build (so a rebuild may replace it).
 pub const MARKER: &str = ".lectern-build";
 
@@ -155,6 +168,7 @@ impl<'a> Renderer<'a> {
             },
             lessons: if with_lessons { self.course.lessons.iter().map(view::link).collect() } else { Vec::new() },
             serve: self.options.serve_version.clone(),
+            search: self.course.config.site.search,
         }
     }
 

@@ -29,6 +29,9 @@ pub struct SiteView<'a> {
     pub lessons: Vec<LessonLink>,
     /// Under `lectern serve`: the site's version, for live reload.
     pub serve: Option<String>,
+    /// Whether pages carry the search box (`[site] search` in `course.toml`); the index
+    /// itself is made from the built pages (see [`crate::SEARCH_ROOT`]).
+    pub search: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,6 +10,10 @@
 //! edits one lesson five times and reports, for each edit, the time from the write to
 //! the new version being served, and the rebuild time serve itself printed.
 //!
+//! The Hugo comparison builds without search (`[site] search = false`: Hugo makes no
+//! index either); then the same fresh build with search on gives the search index's
+//! cost (Pagefind, Chinese segmented) and its size, and serve's rebuilds run with it.
+//!
 //! Run: `cargo bench -p lectern --bench build` (Hugo from Debian's `hugo` package).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,6 +24,8 @@ use std::time::{Duration, Instant};
 
 const LESSONS: usize = 1000;
 const ROUNDS: usize = 5;
+/// The benchmark course; search off for the comparison with Hugo (turned on later).
+const COURSE_TOML: &str = "code = \"BENCH\"\ntitle = \"Bench\"\nlanguage = \"zh-Hant\"\n\n[site]\nsearch = false\n";
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -66,6 +72,37 @@ fn main() {
             println!("; hugo not installed (apt-get install hugo), no ratio");
         }
     }
+    // The search index's cost: the same fresh build with search on.
+    let without = {
+        let mut v: Vec<_> = (0..ROUNDS)
+            .map(|_| {
+                let _ = std::fs::remove_dir_all(&lectern_out);
+                timed(lectern_cmd(&lectern_out), gnu_time)
+            })
+            .collect();
+        median(&mut v)
+    };
+    std::fs::write(course.join("course.toml"), COURSE_TOML.replace("search = false", "search = true")).expect("write");
+    let mut with = Vec::new();
+    for _ in 0..ROUNDS {
+        let _ = std::fs::remove_dir_all(&lectern_out);
+        with.push(timed(lectern_cmd(&lectern_out), gnu_time));
+    }
+    let (with_s, with_kib) = median(&mut with);
+    let index_bytes: u64 = walkdir::WalkDir::new(lectern_out.join("pagefind"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()))
+        .sum();
+    println!(
+        "fresh build with the search index: {with_s:.3} s, peak {} (without: {:.3} s, peak {}): the index costs {:.3} s, {:.2}x the build without it; {:.1} MiB on disk",
+        kib(with_kib),
+        without.0,
+        kib(without.1),
+        with_s - without.0,
+        with_s / without.0,
+        index_bytes as f64 / (1024.0 * 1024.0)
+    );
     serve_rebuilds(&lectern, &course);
     let _ = std::fs::remove_dir_all(&work);
 }
@@ -107,7 +144,7 @@ fn generate(root: &Path, work: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(course.join("lessons")).expect("mkdir");
     std::fs::create_dir_all(hugo.join("content")).expect("mkdir");
     std::fs::create_dir_all(hugo.join("layouts/_default")).expect("mkdir");
-    std::fs::write(course.join("course.toml"), "code = \"BENCH\"\ntitle = \"Bench\"\nlanguage = \"zh-Hant\"\n").expect("write");
+    std::fs::write(course.join("course.toml"), COURSE_TOML).expect("write");
     std::fs::write(
         hugo.join("hugo.toml"),
         "baseURL = \"http://localhost/\"\ndisableKinds = [\"taxonomy\", \"term\", \"RSS\", \"sitemap\"]\n",

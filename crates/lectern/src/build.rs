@@ -31,7 +31,14 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -
         run_outputs: if no_run { Default::default() } else { capture_run_outputs(&loaded.course) },
         ..BuildOptions::default()
     };
-    let site = lectern_site::build(&loaded.course, &options).context("building the site")?;
+    let mut site = lectern_site::build(&loaded.course, &options).context("building the site")?;
+    let mut indexed = String::new();
+    if loaded.course.config.site.search {
+        let started = Instant::now();
+        let bundle = search_index(site.files.iter().map(|(path, bytes)| (path.as_str(), &bytes[..])))?;
+        site.files.extend(bundle);
+        indexed = format!(" (search index {:.2} s)", started.elapsed().as_secs_f64());
+    }
     if out.starts_with(course_dir) && out != course_dir {
         // Allowed, but the site must not end up inside what the next check reads.
         if out.starts_with(course_dir.join("lessons")) || out.starts_with(course_dir.join("exercises")) {
@@ -41,7 +48,7 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -
     lectern_site::write_site(&site, out)?;
     let mode = options.mode.unwrap_or(loaded.course.config.mode);
     println!(
-        "built {} ({} mode): {} pages in {} in {:.2} s",
+        "built {} ({} mode): {} pages in {} in {:.2} s{indexed}",
         loaded.course.config.code,
         if mode == Mode::Exam { "exam" } else { "practice" },
         loaded.course.lessons.len() + 1,
@@ -49,6 +56,15 @@ pub fn run(course_dir: &Path, out: &Path, mode: Option<ModeArg>, no_run: bool) -
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The search index of a built site's pages (every `.html` file among `files`): the
+/// Pagefind bundle's files, by their path in the site. What is read and what never is
+/// comes from the site's templates ([`lectern_site::SEARCH_ROOT`],
+/// [`lectern_site::NOT_SEARCHED`]).
+pub fn search_index<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<(String, Vec<u8>)>> {
+    let options = lectern_search::Options { root_selector: lectern_site::SEARCH_ROOT, exclude: lectern_site::NOT_SEARCHED };
+    lectern_search::index(files.filter(|(path, _)| path.ends_with(".html")), &options).context("making the search index")
 }
 
 /// Runs every `run` code block of the course once, in the sandbox, and returns what each

@@ -27,6 +27,7 @@ pub struct GradeArgs<'a> {
     pub time_limit: u64,
     pub max_file_size: u64,
     pub prune: bool,
+    pub similarity_threshold: f64,
 }
 
 pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
@@ -82,9 +83,11 @@ pub fn run(args: GradeArgs<'_>) -> Result<ExitCode> {
         max_file_bytes: args.max_file_size,
         database_only: shard.is_some(),
         prune: args.prune,
+        similarity_threshold: args.similarity_threshold,
     };
     let bar = Bar::new();
-    let summary = lectern_grade::grade_batch(course, args.submissions, args.out, &options, &runner, &|p| bar.show(p))?;
+    let finder = crate::similarity::Finder::default();
+    let summary = lectern_grade::grade_batch(course, args.submissions, args.out, &options, &runner, Some(&finder), &|p| bar.show(p))?;
     bar.finish();
     print_summary(&summary, args.out, started, shard.is_some(), needs_code.then_some(used.name()));
     Ok(ExitCode::SUCCESS)
@@ -110,9 +113,9 @@ fn inside(path: &Path, folder: &Path) -> bool {
     resolved.starts_with(folder)
 }
 
-pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<ExitCode> {
+pub fn merge(out: &Path, shards: &[PathBuf], similarity_threshold: f64) -> Result<ExitCode> {
     let started = Instant::now();
-    let summary = lectern_grade::merge_shards(shards, out)?;
+    let summary = lectern_grade::merge_shards(shards, out, Some(&crate::similarity::Finder::default()), similarity_threshold)?;
     print_summary(&summary, out, started, false, None);
     Ok(ExitCode::SUCCESS)
 }
@@ -138,7 +141,7 @@ fn print_summary(s: &BatchSummary, out: &Path, started: Instant, shard: bool, de
     if shard {
         println!("wrote {} (combine the shards with `lectern grade merge --out DIR SHARD…`)", out.join("gradebook.sqlite").display());
     } else {
-        println!("wrote {}: gradebook.csv, gradebook.sqlite, report.html, students/<id>/results.json", out.display());
+        println!("wrote {}: gradebook.csv, gradebook.sqlite, report.html, similarity.html, students/<id>/results.json", out.display());
     }
 }
 

@@ -10,6 +10,7 @@ mod grade;
 mod new;
 mod report;
 mod serve;
+mod similarity;
 mod test;
 
 use std::path::PathBuf;
@@ -145,6 +146,11 @@ enum Command {
         /// do (without it, such a run changes nothing and fails).
         #[arg(long)]
         prune: bool,
+        /// The share of their fingerprints (code) or character shingles (text) two
+        /// hand-ins must have in common, from 0 to 1, for similarity.html to list the pair
+        /// (for the instructor's review; students never see it).
+        #[arg(long, default_value_t = lectern_grade::similarity::DEFAULT_THRESHOLD, value_parser = fraction)]
+        similarity_threshold: f64,
         #[command(subcommand)]
         merge: Option<GradeCommand>,
     },
@@ -169,6 +175,10 @@ enum GradeCommand {
         /// The shards' output folders.
         #[arg(required = true)]
         shards: Vec<PathBuf>,
+        /// As for `lectern grade`: the share two hand-ins must have in common for
+        /// similarity.html to list the pair.
+        #[arg(long, default_value_t = lectern_grade::similarity::DEFAULT_THRESHOLD, value_parser = fraction)]
+        similarity_threshold: f64,
     },
 }
 
@@ -191,12 +201,21 @@ fn lock(course: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A number from 0 to 1 (`--similarity-threshold`).
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        Ok(_) => Err("expected a number from 0 to 1, such as 0.3".into()),
+        Err(_) => Err(format!("`{s}` is not a number; expected one from 0 to 1, such as 0.3")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { course, deny_warnings } => check::run(&course, deny_warnings),
-        Command::Grade { merge: Some(GradeCommand::Merge { out, shards }), .. } => grade::merge(&out, &shards),
-        Command::Grade { course, submissions, out, jobs, device, shard, secret, no_sandbox, time_limit, max_file_size, prune, merge: None } => {
+        Command::Grade { merge: Some(GradeCommand::Merge { out, shards, similarity_threshold }), .. } => grade::merge(&out, &shards, similarity_threshold),
+        Command::Grade { course, submissions, out, jobs, device, shard, secret, no_sandbox, time_limit, max_file_size, prune, similarity_threshold, merge: None } => {
             let (Some(course), Some(submissions), Some(out)) = (course, submissions, out) else {
                 unreachable!("clap requires the course, the hand-ins and --out")
             };
@@ -212,6 +231,7 @@ fn main() -> ExitCode {
                 time_limit,
                 max_file_size,
                 prune,
+                similarity_threshold,
             })
         }
         Command::New { dir, code } => new::run(&dir, code.as_deref()),

@@ -247,6 +247,12 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
     }
     files.extend(renderer.assets().map(|(name, bytes)| (name, Arc::from(bytes))));
     drop(renderer);
+    let search = course.config.site.search;
+    if search {
+        // The previous index stays until the new one is made (below), so that the
+        // new pages go out without waiting for it.
+        files.extend(old_files.iter().filter(|(name, _)| name.starts_with("pagefind/")).map(|(n, b)| (n.clone(), Arc::clone(b))));
+    }
     let runnable = course
         .lessons
         .iter()
@@ -271,6 +277,28 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
         course.lessons.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    if search {
+        // Pagefind has no incremental update: the whole index is made again, after the
+        // pages are out, and swapped in unless a newer build came first.
+        let started = Instant::now();
+        let (version, pages) = {
+            let shown = lock(shown);
+            let pages: Vec<(String, Arc<[u8]>)> =
+                shown.files.iter().filter(|(n, _)| n.ends_with(".html")).map(|(n, b)| (n.clone(), Arc::clone(b))).collect();
+            (shown.version, pages)
+        };
+        match crate::build::search_index(pages.iter().map(|(path, bytes)| (path.as_str(), &bytes[..]))) {
+            Ok(bundle) => {
+                let mut shown = lock(shown);
+                if shown.version == version {
+                    shown.files.retain(|name, _| !name.starts_with("pagefind/"));
+                    shown.files.extend(bundle.into_iter().map(|(name, bytes)| (name, Arc::from(bytes))));
+                    println!("search index made again in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            Err(e) => eprintln!("{}: {e:#}; search shows the previous index", crate::report::paint("warning", crate::report::Style::Warning)),
+        }
+    }
     *previous = Some(Previous { course, templates });
 }
 
@@ -562,6 +590,7 @@ fn content_type(name: &str) -> &'static str {
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
         Some("woff2") => "font/woff2",
         Some("png") => "image/png",
         Some("svg") => "image/svg+xml",

@@ -297,6 +297,77 @@
     });
   });
 
+  // ---- search: the build's Pagefind index (lectern-search), loaded on first use. Browsers
+  // refuse modules and fetches to pages opened from files, so there it says so instead.
+  var searchBox = document.getElementById("site-search");
+  if (searchBox) {
+    var searchStatus = document.getElementById("site-search-status");
+    var searchList = document.getElementById("site-search-results");
+    var pagefind = null;
+    var loadSearch = function () {
+      if (!pagefind) {
+        var url = new URL("pagefind/pagefind.js", document.baseURI).href;
+        pagefind = import(url).then(function (pf) {
+          return pf.options({ baseUrl: new URL(".", location.href).pathname }).then(function () { return pf; });
+        });
+      }
+      return pagefind;
+    };
+    // Pagefind's excerpts are HTML with <mark>; only their text and marks are kept.
+    var excerpt = function (html) {
+      var p = document.createElement("p");
+      var doc = new DOMParser().parseFromString("<body>" + html, "text/html");
+      doc.body.childNodes.forEach(function (n) {
+        if (n.nodeName === "MARK") {
+          var m = document.createElement("mark");
+          m.textContent = n.textContent;
+          p.appendChild(m);
+        } else {
+          p.appendChild(document.createTextNode(n.textContent));
+        }
+      });
+      return p;
+    };
+    var clear = function () {
+      searchList.replaceChildren();
+      searchList.hidden = true;
+      searchStatus.textContent = "";
+    };
+    var asked = 0;
+    var find = function () {
+      var query = searchBox.value.trim();
+      var mine = ++asked;
+      if (!query) { clear(); return; }
+      if (location.protocol === "file:") { searchStatus.textContent = ui.search_offline; return; }
+      loadSearch()
+        .then(function (pf) { return pf.debouncedSearch(query, {}, 150); })
+        .then(function (found) {
+          if (found === null || mine !== asked) return null;
+          return Promise.all(found.results.slice(0, 10).map(function (r) { return r.data(); }));
+        })
+        .then(function (pages) {
+          if (pages === null || mine !== asked) return;
+          searchList.replaceChildren();
+          pages.forEach(function (page) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = page.url;
+            a.textContent = (page.meta && page.meta.title) || page.url;
+            li.appendChild(a);
+            li.appendChild(excerpt(page.excerpt || ""));
+            searchList.appendChild(li);
+          });
+          searchList.hidden = pages.length === 0;
+          searchStatus.textContent = pages.length ? ui.search_found.replace("{n}", String(pages.length)) : ui.search_none;
+        })
+        .catch(function () { searchStatus.textContent = ui.search_failed; });
+    };
+    searchBox.addEventListener("input", find);
+    searchBox.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { searchBox.value = ""; clear(); }
+    });
+  }
+
   // ---- live reload under `lectern serve`: the server pushes its version over
   // Server-Sent Events; on a new one, reload, or show the build's diagnostics over the
   // page while the last good site stays up. A hidden tab lets go of its stream (a browser

@@ -1,0 +1,390 @@
+//! Copied work across a class, for the instructor's review (never a verdict, never
+//! shown to students): for each exercise, the pairs of hand-ins whose code shares
+//! fingerprints beyond the starter code and what most of the class wrote; for each
+//! challenge step, the pairs of answers that share passages. Written to
+//! `similarity.html` beside `report.html`, and kept in `gradebook.sqlite` (re-used
+//! while the compared texts, the finder and the threshold stay the same).
+//!
+//! The comparison itself is a [`SimilarityFinder`]'s (the binary wires Lectern's
+//! `lectern-similarity` in); this module knows which texts to compare, keeps the
+//! results, and renders them. Every text shown is a student's: escaped.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::export::Class;
+use crate::report::esc;
+use crate::store::Store;
+use crate::GradeError;
+
+/// The default `--similarity-threshold`: a pair is listed when at least this share of
+/// the two hand-ins' fingerprints (after the starter code and what most of the class
+/// wrote are taken out) is shared, `|A ∩ B| / |A ∪ B|`. Chosen on Lectern's test set of
+/// independent solutions and disguised copies (`tests/fixtures/similarity/`); see the
+/// guide's grading lesson.
+pub const DEFAULT_THRESHOLD: f64 = 0.25;
+
+/// Compares the texts of a class (the binary wires `lectern-similarity` in).
+pub trait SimilarityFinder: Sync {
+    /// Pairs of `sources` (one student's Python file each) whose code looks copied, with
+    /// the shared fragments as 1-based inclusive line ranges; what `starter` holds is
+    /// never counted. Only pairs scoring at least `floor` are returned.
+    fn code(&self, starter: Option<&str>, sources: &[&str], floor: f64) -> Result<Vec<Match>, String>;
+    /// Pairs of `answers` (free text) that share passages, with the shared passages as
+    /// byte ranges of each answer. Only pairs scoring at least `floor` are returned.
+    fn text(&self, answers: &[&str], floor: f64) -> Result<Vec<Match>, String>;
+    /// What, besides the texts, decides the results (the finder's settings and version):
+    /// part of what stored results are re-used under.
+    fn fingerprint(&self) -> String;
+}
+
+/// One pair of hand-ins that look alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// Indexes into the compared texts, `a < b`.
+    pub a: usize,
+    pub b: usize,
+    /// Shared over both: `|A ∩ B| / |A ∪ B|` of the texts' fingerprints (0 to 1).
+    pub score: f64,
+    /// Shared over the smaller side: `|A ∩ B| / min(|A|, |B|)` (0 to 1); high when one
+    /// hand-in is contained in the other.
+    pub over_smaller: f64,
+    /// The shared fragments: (range in `a`, range in `b`); lines (1-based, inclusive)
+    /// for code, byte ranges (end exclusive) for text.
+    pub shared: Vec<((usize, usize), (usize, usize))>,
+}
+
+/// What is compared in one section: code of an exercise, or answers to a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Code,
+    Text,
+}
+
+/// One exercise or step, with its pairs at or above the threshold.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub item: String,
+    pub kind: Kind,
+    /// (student, text) of everyone compared, sorted by student.
+    pub members: Vec<(String, String)>,
+    /// Hand-ins with code for this exercise that the gradebook does not hold the text
+    /// of (graded by a Lectern from before the review): not compared.
+    pub missing: usize,
+    /// Ranked: highest score first, then by the students' order.
+    pub pairs: Vec<Match>,
+    /// Groups of three or more students joined by listed pairs, largest first.
+    pub groups: Vec<Vec<usize>>,
+}
+
+/// The whole review.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub threshold: f64,
+    pub sections: Vec<Section>,
+}
+
+impl Review {
+    /// Listed pairs in all sections.
+    pub fn pairs(&self) -> usize {
+        self.sections.iter().map(|s| s.pairs.len()).sum()
+    }
+
+    /// What `report.html` says of the review: per item, (item, pairs, groups).
+    pub fn summary(&self) -> Summary {
+        Summary { threshold: self.threshold, items: self.sections.iter().map(|s| (s.item.clone(), s.pairs.len(), s.groups.len())).collect() }
+    }
+}
+
+/// The review in brief, for `report.html`'s link to `similarity.html`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub threshold: f64,
+    /// (item, pairs listed, groups of three or more).
+    pub items: Vec<(String, usize, usize)>,
+}
+
+/// Compares what the class handed in, item by item, re-using what `store` kept when the
+/// texts, the finder and the threshold are the same, and keeping what it computes.
+///
+/// # Errors
+/// [`GradeError::Database`] when the gradebook cannot be read or written;
+/// [`GradeError::Similarity`] when the finder fails.
+pub fn review(class: &Class, store: &Store, finder: &dyn SimilarityFinder, threshold: f64) -> Result<Review, GradeError> {
+    let code_texts = store.code_texts()?;
+    let mut sections = Vec::new();
+    for item in &class.key.items {
+        let kind = match item.kind.as_str() {
+            "exercise" => Kind::Code,
+            "challenge step" => Kind::Text,
+            _ => continue,
+        };
+        let mut missing = 0;
+        let mut members: Vec<(String, String)> = class
+            .graded()
+            .filter_map(|r| {
+                let result = r.results.iter().find(|x| x.item == item.id)?;
+                let text = match kind {
+                    // An exercise's answer is its code's hash; the code is kept beside.
+                    Kind::Code if result.answer.is_empty() => return None,
+                    Kind::Code => match code_texts.get(&result.answer) {
+                        Some(text) => text.clone(),
+                        None => {
+                            missing += 1;
+                            return None;
+                        }
+                    },
+                    Kind::Text => result.answer.clone(),
+                };
+                (!text.trim().is_empty()).then(|| (r.student.clone(), text))
+            })
+            .collect();
+        members.sort();
+        members.dedup_by(|a, b| a.0 == b.0);
+        let inputs = {
+            let (fingerprint, threshold_text) = (finder.fingerprint(), format!("{threshold:.6}"));
+            let mut parts: Vec<&[u8]> = vec![fingerprint.as_bytes(), threshold_text.as_bytes()];
+            if let Some(starter) = &item.starter {
+                parts.push(starter.as_bytes());
+            }
+            for (student, text) in &members {
+                parts.push(student.as_bytes());
+                parts.push(text.as_bytes());
+            }
+            format!("{:016x}", lectern_lesson::stable_hash(parts))
+        };
+        let pairs = match store.similarity(&item.id, &inputs)? {
+            Some(pairs) => pairs,
+            None => {
+                let texts: Vec<&str> = members.iter().map(|(_, t)| t.as_str()).collect();
+                let found = match kind {
+                    Kind::Code => finder.code(item.starter.as_deref(), &texts, threshold),
+                    Kind::Text => finder.text(&texts, threshold),
+                }
+                .map_err(|message| GradeError::Similarity { item: item.id.clone(), message })?;
+                let mut pairs: Vec<Match> = found.into_iter().filter(|m| m.score >= threshold && m.a < m.b && m.b < texts.len()).collect();
+                pairs.sort_by(|x, y| y.score.total_cmp(&x.score).then((x.a, x.b).cmp(&(y.a, y.b))));
+                store.set_similarity(&item.id, &inputs, &pairs)?;
+                pairs
+            }
+        };
+        let groups = groups(members.len(), &pairs);
+        sections.push(Section { item: item.id.clone(), kind, members, missing, pairs, groups });
+    }
+    Ok(Review { threshold, sections })
+}
+
+/// Connected groups of three or more members joined by `pairs`, each sorted, largest
+/// first (then by first member).
+fn groups(n: usize, pairs: &[Match]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for m in pairs {
+        let (a, b) = (root(&mut parent, m.a), root(&mut parent, m.b));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for x in 0..n {
+        let r = root(&mut parent, x);
+        by_root.entry(r).or_default().push(x);
+    }
+    let mut out: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() >= 3).collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    out
+}
+
+const CSS: &str = "
+:root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--accent:#2f6fb3;--mark:#fff1a8}
+*{box-sizing:border-box}
+body{margin:0 auto;max-width:80rem;padding:1.5rem;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans TC',sans-serif;color:var(--ink);background:#fff}
+h1{font-size:1.6rem;margin:0 0 .25rem}
+h2{font-size:1.25rem;margin:2rem 0 .5rem;padding-bottom:.25rem;border-bottom:1px solid var(--line)}
+h3{font-size:1.05rem;margin:1.25rem 0 .4rem}
+a{color:var(--accent)}
+.note,.muted{color:var(--muted)}
+.note{font-size:.9rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:var(--soft)}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.sides{display:grid;grid-template-columns:1fr 1fr;gap:.75rem}
+.side{border:1px solid var(--line);border-radius:6px;overflow:auto;max-height:40rem}
+.side h4{margin:0;padding:.3rem .6rem;background:var(--soft);font-size:.9rem;border-bottom:1px solid var(--line)}
+pre{margin:0;padding:.4rem .6rem;font:.8rem/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-word}
+.ln{display:inline-block;min-width:2.5em;color:var(--muted);user-select:none}
+mark{background:var(--mark);color:inherit}
+.line-shared{background:var(--mark);display:block}
+.line{display:block}
+@media print{.side{max-height:none}}
+";
+
+/// `similarity.html`: one self-contained page (inline CSS, no scripts, no requests),
+/// the same bytes for the same review.
+pub fn render(review: &Review, course: &str) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n<title>{} — similarity</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>Similarity</h1>\n<p class=\"note\">{} · <a href=\"report.html\">grading report</a></p>\n",
+        esc(course),
+        esc(course)
+    );
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">For review, not a verdict: a high score says that two hand-ins share much of their structure (code: the kinds of tokens in order, with names and values ignored; text: runs of characters), not who copied whom or whether it was allowed. The exercise's starter code and what most of the class wrote do not count. A rewrite from scratch, or an answer paraphrased in other words, is not seen. Pairs are listed at a score of {} or more (<code>--similarity-threshold</code>); students never see this page.</p>",
+        threshold_text(review.threshold)
+    );
+    h.push_str("<nav aria-label=\"Items\"><ul>");
+    for (i, s) in review.sections.iter().enumerate() {
+        let _ = write!(h, "<li><a href=\"#s{}\">{}</a>: {} pair{}</li>", i + 1, esc(&s.item), s.pairs.len(), plural(s.pairs.len()));
+    }
+    h.push_str("</ul></nav>\n</header>\n<main>\n");
+    if review.sections.is_empty() {
+        h.push_str("<p class=\"muted\">The course has no exercises or challenge steps to compare.</p>\n");
+    }
+    for (i, s) in review.sections.iter().enumerate() {
+        section(&mut h, i + 1, s);
+    }
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+fn section(h: &mut String, n: usize, s: &Section) {
+    let what = match s.kind {
+        Kind::Code => "exercise",
+        Kind::Text => "challenge step",
+    };
+    let _ = writeln!(h, "<section id=\"s{n}\">\n<h2>{} <span class=\"muted\">({what}, {} hand-ins compared)</span></h2>", esc(&s.item), s.members.len());
+    if s.missing > 0 {
+        let _ = writeln!(h, "<p class=\"note\">{} hand-in{} graded by an earlier Lectern, which did not keep the code: not compared (grade into a new folder to compare them).</p>", s.missing, plural(s.missing));
+    }
+    if s.pairs.is_empty() {
+        h.push_str("<p class=\"muted\">No pair at or above the threshold.</p>\n</section>\n");
+        return;
+    }
+    let in_group = |m: &Match| s.groups.iter().any(|g| g.contains(&m.a) && g.contains(&m.b));
+    for (g, group) in s.groups.iter().enumerate() {
+        let names: Vec<String> = group.iter().map(|&x| esc(&s.members[x].0)).collect();
+        let _ = writeln!(h, "<h3 id=\"s{n}-g{}\">Group of {}: {}</h3>", g + 1, group.len(), names.join(", "));
+        h.push_str("<table>\n<thead><tr><th>Student</th><th>Student</th><th class=\"num\">Shared (both)</th><th class=\"num\">Shared (smaller)</th></tr></thead>\n<tbody>\n");
+        for m in s.pairs.iter().filter(|m| group.contains(&m.a) && group.contains(&m.b)) {
+            pair_row(h, s, m);
+        }
+        h.push_str("</tbody>\n</table>\n");
+        if let Some(top) = s.pairs.iter().find(|m| group.contains(&m.a) && group.contains(&m.b)) {
+            h.push_str("<p class=\"note\">The group's closest pair:</p>\n");
+            sides(h, s, top);
+        }
+    }
+    let single: Vec<&Match> = s.pairs.iter().filter(|m| !in_group(m)).collect();
+    if !single.is_empty() {
+        let _ = writeln!(h, "<h3>Pairs</h3>");
+        h.push_str("<table>\n<thead><tr><th>Student</th><th>Student</th><th class=\"num\">Shared (both)</th><th class=\"num\">Shared (smaller)</th></tr></thead>\n<tbody>\n");
+        for m in &single {
+            pair_row(h, s, m);
+        }
+        h.push_str("</tbody>\n</table>\n");
+        for m in single {
+            let _ = writeln!(h, "<h4>{} and {}: {}</h4>", esc(&s.members[m.a].0), esc(&s.members[m.b].0), percent(m.score));
+            sides(h, s, m);
+        }
+    }
+    h.push_str("</section>\n");
+}
+
+fn pair_row(h: &mut String, s: &Section, m: &Match) {
+    let _ = writeln!(
+        h,
+        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+        esc(&s.members[m.a].0),
+        esc(&s.members[m.b].0),
+        percent(m.score),
+        // Text is scored over both sides only.
+        if s.kind == Kind::Code { percent(m.over_smaller) } else { "—".to_owned() }
+    );
+}
+
+/// Both hand-ins side by side, the shared fragments marked.
+fn sides(h: &mut String, s: &Section, m: &Match) {
+    h.push_str("<div class=\"sides\">\n");
+    for (who, ranges) in [(m.a, m.shared.iter().map(|x| x.0).collect::<Vec<_>>()), (m.b, m.shared.iter().map(|x| x.1).collect())] {
+        let (student, text) = &s.members[who];
+        let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(student));
+        match s.kind {
+            Kind::Code => code_lines(h, text, &ranges),
+            Kind::Text => marked_text(h, text, &ranges),
+        }
+        h.push_str("</pre></div>\n");
+    }
+    h.push_str("</div>\n");
+}
+
+/// Numbered lines; those inside a shared range (1-based, inclusive) marked.
+fn code_lines(h: &mut String, text: &str, ranges: &[(usize, usize)]) {
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let shared = ranges.iter().any(|&(a, b)| (a..=b).contains(&n));
+        let class = if shared { "line-shared" } else { "line" };
+        let _ = write!(h, "<span class=\"{class}\"><span class=\"ln\">{n}</span>{}</span>", esc(line));
+    }
+}
+
+/// The text with shared byte ranges in `<mark>`; ranges that are not on character
+/// boundaries, overlap or run past the end are ignored.
+fn marked_text(h: &mut String, text: &str, ranges: &[(usize, usize)]) {
+    let mut ranges: Vec<(usize, usize)> = ranges.iter().copied().filter(|&(a, b)| a < b && b <= text.len() && text.is_char_boundary(a) && text.is_char_boundary(b)).collect();
+    ranges.sort_unstable();
+    let mut at = 0;
+    for (a, b) in ranges {
+        if a < at {
+            continue;
+        }
+        h.push_str(&esc(&text[at..a]));
+        let _ = write!(h, "<mark>{}</mark>", esc(&text[a..b]));
+        at = b;
+    }
+    h.push_str(&esc(&text[at..]));
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.0}%", (x * 100.0).clamp(0.0, 100.0))
+}
+
+fn threshold_text(x: f64) -> String {
+    format!("{:.2}", x)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(a: usize, b: usize) -> Match {
+        Match { a, b, score: 0.5, over_smaller: 0.5, shared: Vec::new() }
+    }
+
+    #[test]
+    fn groups_of_three_or_more_are_joined() {
+        let pairs = [m(0, 1), m(1, 2), m(3, 4), m(5, 6), m(6, 7), m(7, 8)];
+        assert_eq!(groups(9, &pairs), vec![vec![5, 6, 7, 8], vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn marked_text_escapes_and_ignores_bad_ranges() {
+        let mut h = String::new();
+        marked_text(&mut h, "<b>注意力</b> x", &[(3, 12), (4, 5), (0, 99)]);
+        assert_eq!(h, "&lt;b&gt;<mark>注意力</mark>&lt;/b&gt; x");
+    }
+}
