@@ -17,6 +17,7 @@ mod runner;
 mod serve;
 mod similarity;
 mod site;
+mod slurm;
 mod snapshot;
 
 use std::path::{Path, PathBuf};

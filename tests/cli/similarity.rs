@@ -127,8 +127,10 @@ fn grading_the_sample_class_writes_similarity_html_for_the_instructor_only() {
         fs::read_to_string(out.join("similarity.html")).expect("similarity.html")
     };
     let page = grade(&[]);
-    // s12 handed in the published kv-cache solution, as s19 did: the same code.
+    // s12 handed in the published kv-cache solution, as s19 did: the same code, one
+    // member of two students, listed as a pair.
     assert!(page.contains("<tr><td>s12</td><td>s19</td><td class=\"num\">100%</td>"), "{page}");
+    assert!(page.contains("s12 and s19: the same text, byte for byte"));
     assert!(page.contains("line-shared"), "no shared fragment is marked");
     assert!(page.contains("Group of "), "no group of three or more");
     // Self-contained: no script, nothing loaded from elsewhere.
@@ -143,9 +145,9 @@ fn grading_the_sample_class_writes_similarity_html_for_the_instructor_only() {
     // Kept in the gradebook and re-used while nothing changed: a stored result that the
     // finder would never give shows through on a rerun …
     let db = rusqlite::Connection::open(out.join("gradebook.sqlite")).expect("gradebook");
-    let stored: String = db.query_row("SELECT pairs FROM similarity WHERE item = 'kv-cache'", [], |r| r.get(0)).expect("kv-cache's pairs are kept");
-    assert!(stored.contains("\"score\":1.0"), "{stored}");
-    db.execute("UPDATE similarity SET pairs = replace(pairs, '\"score\":1.0', '\"score\":0.987') WHERE item = 'kv-cache'", []).expect("update");
+    let stored: String = db.query_row("SELECT pairs FROM similarity WHERE item = 'causal-attention'", [], |r| r.get(0)).expect("causal-attention's pairs are kept");
+    assert!(stored.contains("\"score\":0.8"), "{stored}");
+    db.execute("UPDATE similarity SET pairs = json_set(pairs, '$.pairs[0].score', 0.987) WHERE item = 'causal-attention'", []).expect("update");
     drop(db);
     assert!(grade(&[]).contains("<td class=\"num\">99%</td>"), "the kept result was not re-used");
     // … and a changed threshold compares again: every pair listed now reaches it.

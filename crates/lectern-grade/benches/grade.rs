@@ -5,7 +5,11 @@
 //!    transaction per hand-in, and writing every export (CSV, 10,000 results.json,
 //!    report.html) — and the process's peak memory while grading (target >= 5,000/s on 2
 //!    cores);
-//! 2. then a rerun of the same batch (nothing changed: every hand-in is skipped).
+//! 2. then a rerun of the same batch (nothing changed: every hand-in is skipped);
+//! 3. the cost of sharding: 1,000 of those hand-ins graded as 1, 2, 4 and 8 shards (the
+//!    shards one after another on this machine, as `--shard K/N` runs on N machines
+//!    would each be), then merged; per N, the shards' total and mean time, the overhead
+//!    per shard against one run, and the merge's time.
 //!
 //! Code grading (the sandbox) is measured by `cargo bench -p lectern --bench grade_speed`,
 //! against the pytest baseline.
@@ -129,5 +133,64 @@ fn main() {
         summary.exporting.as_secs_f64() / floor.as_secs_f64()
     );
 
+    sharding(course, &tmp);
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Part 3: 1,000 hand-ins in 1, 2, 4 and 8 shards, each shard as its own batch, then the
+/// merge (best of 3 for each figure).
+fn sharding(course: &lectern_lesson::model::Course, tmp: &Path) {
+    const N: usize = 1000;
+    let subs = tmp.join("sharding-subs");
+    generate(&subs, N);
+    let quiet = |_: Progress| {};
+    println!("sharding {N} quiz and challenge hand-ins, --jobs 2 per shard (best of 3):");
+    println!("  | shards | sum of the shards | slowest shard | merge | on N machines (slowest + merge) | extra work over one run | extra per shard |");
+    println!("  |---:|---:|---:|---:|---:|---:|---:|");
+    let mut single = 0.0;
+    for count in [1u32, 2, 4, 8] {
+        let round = || -> (f64, f64, f64) {
+            let run = tmp.join(format!("sharding-{count}"));
+            let _ = std::fs::remove_dir_all(&run);
+            let started = Instant::now();
+            let mut slowest = 0.0f64;
+            let mut dirs = Vec::new();
+            if count == 1 {
+                let options = BatchOptions { jobs: 2, ..BatchOptions::default() };
+                lectern_grade::grade_batch(course, &subs, &run.join("all"), &options, &NoCode, None, &quiet).expect("grades");
+            } else {
+                for index in 1..=count {
+                    let dir = run.join(format!("{index}-of-{count}"));
+                    let options = BatchOptions { jobs: 2, shard: Some(lectern_grade::Shard { index, count }), database_only: true, ..BatchOptions::default() };
+                    let one = Instant::now();
+                    lectern_grade::grade_batch(course, &subs, &dir, &options, &NoCode, None, &quiet).expect("grades a shard");
+                    slowest = slowest.max(one.elapsed().as_secs_f64());
+                    dirs.push(dir);
+                }
+            }
+            let shards_s = started.elapsed().as_secs_f64();
+            let mut merge_s = 0.0;
+            if count > 1 {
+                let merging = Instant::now();
+                lectern_grade::merge_shards(&dirs, &run.join("all"), None, lectern_grade::similarity::DEFAULT_THRESHOLD).expect("merges");
+                merge_s = merging.elapsed().as_secs_f64();
+            }
+            (shards_s, if count == 1 { shards_s } else { slowest }, merge_s)
+        };
+        // The round with the least total time.
+        let (shards_s, slowest, merge_s) = (0..3).map(|_| round()).min_by(|a, b| (a.0 + a.2).total_cmp(&(b.0 + b.2))).expect("three rounds");
+        let total = shards_s + merge_s;
+        if count == 1 {
+            single = total;
+        }
+        let extra = total - single;
+        let dash = |s: String| if count == 1 { "—".to_string() } else { s };
+        println!(
+            "  | {count} | {shards_s:.3} s | {slowest:.3} s | {} | {:.3} s | {} | {} |",
+            dash(format!("{merge_s:.3} s")),
+            slowest + merge_s,
+            dash(format!("{extra:+.3} s")),
+            dash(format!("{:+.3} s", extra / f64::from(count)))
+        );
+    }
 }

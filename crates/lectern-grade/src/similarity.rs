@@ -68,15 +68,68 @@ pub enum Kind {
 pub struct Section {
     pub item: String,
     pub kind: Kind,
-    /// (student, text) of everyone compared, sorted by student.
-    pub members: Vec<(String, String)>,
+    /// Hand-ins compared.
+    pub compared: usize,
+    /// Everyone compared: hand-ins with the same text are one member (so that a class
+    /// where hundreds wrote the same answer costs one comparison, not a pair each),
+    /// sorted by their first student.
+    pub members: Vec<Member>,
     /// Hand-ins with code for this exercise that the gradebook does not hold the text
     /// of (graded by a Lectern from before the review): not compared.
     pub missing: usize,
-    /// Ranked: highest score first, then by the students' order.
+    /// Pairs of members, ranked: highest score first, then by the members' order; the
+    /// best [`MAX_PAIRS`] of them.
     pub pairs: Vec<Match>,
-    /// Groups of three or more students joined by listed pairs, largest first.
+    /// Pairs of members at or above the threshold, all of them.
+    pub total: usize,
+    /// Groups of three or more students (members joined by listed pairs, or one member
+    /// of three or more identical hand-ins), largest first.
     pub groups: Vec<Vec<usize>>,
+}
+
+/// Pairs kept and shown per exercise or step: where many hand-ins are alike, the pairs
+/// grow with the square of the class; the groups (made from all of them) say the rest.
+pub const MAX_PAIRS: usize = 1000;
+
+/// What the finder found for one item, as kept in the gradebook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    /// The best [`MAX_PAIRS`], ranked.
+    pub pairs: Vec<Match>,
+    /// Groups of three or more students, from every pair.
+    pub groups: Vec<Vec<usize>>,
+    /// Every pair at or above the threshold.
+    pub total: usize,
+}
+
+/// One text and the students who handed it in, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Sorted; more than one when they handed in the same text.
+    pub students: Vec<String>,
+    pub text: String,
+}
+
+impl Member {
+    /// How the page names the member: `s01`, or `s01 = s07 = s11` for identical hand-ins.
+    pub fn label(&self) -> String {
+        self.students.join(" = ")
+    }
+}
+
+impl Section {
+    /// Members of two or more identical hand-ins not already in a group: listed as pairs
+    /// of their own (score 1).
+    pub fn identical(&self) -> impl Iterator<Item = usize> + '_ {
+        // A member of two students outside every group (a group has three or more).
+        let grouped: std::collections::HashSet<usize> = self.groups.iter().flatten().copied().collect();
+        (0..self.members.len()).filter(move |&i| self.members[i].students.len() == 2 && !grouped.contains(&i))
+    }
+
+    /// Pairs found: between members, and of identical hand-ins outside groups.
+    pub fn listed(&self) -> usize {
+        self.total + self.identical().count()
+    }
 }
 
 /// The whole review.
@@ -89,12 +142,12 @@ pub struct Review {
 impl Review {
     /// Listed pairs in all sections.
     pub fn pairs(&self) -> usize {
-        self.sections.iter().map(|s| s.pairs.len()).sum()
+        self.sections.iter().map(Section::listed).sum()
     }
 
     /// What `report.html` says of the review: per item, (item, pairs, groups).
     pub fn summary(&self) -> Summary {
-        Summary { threshold: self.threshold, items: self.sections.iter().map(|s| (s.item.clone(), s.pairs.len(), s.groups.len())).collect() }
+        Summary { threshold: self.threshold, items: self.sections.iter().map(|s| (s.item.clone(), s.listed(), s.groups.len())).collect() }
     }
 }
 
@@ -143,22 +196,25 @@ pub fn review(class: &Class, store: &Store, finder: &dyn SimilarityFinder, thres
             .collect();
         members.sort();
         members.dedup_by(|a, b| a.0 == b.0);
+        let compared = members.len();
+        let members = merge_identical(members);
         let inputs = {
             let (fingerprint, threshold_text) = (finder.fingerprint(), format!("{threshold:.6}"));
             let mut parts: Vec<&[u8]> = vec![fingerprint.as_bytes(), threshold_text.as_bytes()];
             if let Some(starter) = &item.starter {
                 parts.push(starter.as_bytes());
             }
-            for (student, text) in &members {
-                parts.push(student.as_bytes());
-                parts.push(text.as_bytes());
+            for member in &members {
+                parts.extend(member.students.iter().map(|s| s.as_bytes()));
+                parts.push(member.text.as_bytes());
             }
             format!("{:016x}", lectern_lesson::stable_hash(parts))
         };
-        let pairs = match store.similarity(&item.id, &inputs)? {
-            Some(pairs) => pairs,
+        let sizes: Vec<usize> = members.iter().map(|m| m.students.len()).collect();
+        let found = match store.similarity(&item.id, &inputs)? {
+            Some(found) => found,
             None => {
-                let texts: Vec<&str> = members.iter().map(|(_, t)| t.as_str()).collect();
+                let texts: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
                 let found = match kind {
                     Kind::Code => finder.code(item.starter.as_deref(), &texts, threshold),
                     Kind::Text => finder.text(&texts, threshold),
@@ -166,19 +222,37 @@ pub fn review(class: &Class, store: &Store, finder: &dyn SimilarityFinder, thres
                 .map_err(|message| GradeError::Similarity { item: item.id.clone(), message })?;
                 let mut pairs: Vec<Match> = found.into_iter().filter(|m| m.score >= threshold && m.a < m.b && m.b < texts.len()).collect();
                 pairs.sort_by(|x, y| y.score.total_cmp(&x.score).then((x.a, x.b).cmp(&(y.a, y.b))));
-                store.set_similarity(&item.id, &inputs, &pairs)?;
-                pairs
+                // Groups from every pair; only the best pairs are kept and shown.
+                let groups = groups(&sizes, &pairs);
+                let total = pairs.len();
+                pairs.truncate(MAX_PAIRS);
+                let found = Found { pairs, groups, total };
+                store.set_similarity(&item.id, &inputs, &found)?;
+                found
             }
         };
-        let groups = groups(members.len(), &pairs);
-        sections.push(Section { item: item.id.clone(), kind, members, missing, pairs, groups });
+        let Found { pairs, groups, total } = found;
+        sections.push(Section { item: item.id.clone(), kind, compared, members, missing, pairs, total, groups });
     }
     Ok(Review { threshold, sections })
 }
 
-/// Connected groups of three or more members joined by `pairs`, each sorted, largest
-/// first (then by first member).
-fn groups(n: usize, pairs: &[Match]) -> Vec<Vec<usize>> {
+/// (student, text) sorted by student → one member per distinct text, sorted by first
+/// student.
+fn merge_identical(members: Vec<(String, String)>) -> Vec<Member> {
+    let mut by_text: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (student, text) in members {
+        by_text.entry(text).or_default().push(student);
+    }
+    let mut out: Vec<Member> = by_text.into_iter().map(|(text, students)| Member { students, text }).collect();
+    out.sort_by(|a, b| a.students.cmp(&b.students));
+    out
+}
+
+/// Connected groups of members joined by `pairs` that hold three or more students
+/// (`sizes[i]`: member `i`'s students), each sorted, largest first (then by first member).
+fn groups(sizes: &[usize], pairs: &[Match]) -> Vec<Vec<usize>> {
+    let n = sizes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut x: usize) -> usize {
         while parent[x] != x {
@@ -198,8 +272,9 @@ fn groups(n: usize, pairs: &[Match]) -> Vec<Vec<usize>> {
         let r = root(&mut parent, x);
         by_root.entry(r).or_default().push(x);
     }
-    let mut out: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() >= 3).collect();
-    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let students = |g: &Vec<usize>| g.iter().map(|&x| sizes[x]).sum::<usize>();
+    let mut out: Vec<Vec<usize>> = by_root.into_values().filter(|g| students(g) >= 3).collect();
+    out.sort_by(|a, b| students(b).cmp(&students(a)).then(a.cmp(b)));
     out
 }
 
@@ -245,7 +320,7 @@ pub fn render(review: &Review, course: &str) -> String {
     );
     h.push_str("<nav aria-label=\"Items\"><ul>");
     for (i, s) in review.sections.iter().enumerate() {
-        let _ = write!(h, "<li><a href=\"#s{}\">{}</a>: {} pair{}</li>", i + 1, esc(&s.item), s.pairs.len(), plural(s.pairs.len()));
+        let _ = write!(h, "<li><a href=\"#s{}\">{}</a>: {} pair{}, {} group{}</li>", i + 1, esc(&s.item), s.listed(), plural(s.listed()), s.groups.len(), plural(s.groups.len()));
     }
     h.push_str("</ul></nav>\n</header>\n<main>\n");
     if review.sections.is_empty() {
@@ -258,43 +333,81 @@ pub fn render(review: &Review, course: &str) -> String {
     h
 }
 
+/// Rows of a group's table shown; the rest are counted.
+const GROUP_ROWS: usize = 30;
+
 fn section(h: &mut String, n: usize, s: &Section) {
     let what = match s.kind {
         Kind::Code => "exercise",
         Kind::Text => "challenge step",
     };
-    let _ = writeln!(h, "<section id=\"s{n}\">\n<h2>{} <span class=\"muted\">({what}, {} hand-ins compared)</span></h2>", esc(&s.item), s.members.len());
+    let _ = writeln!(h, "<section id=\"s{n}\">\n<h2>{} <span class=\"muted\">({what}, {} hand-ins compared)</span></h2>", esc(&s.item), s.compared);
     if s.missing > 0 {
         let _ = writeln!(h, "<p class=\"note\">{} hand-in{} graded by an earlier Lectern, which did not keep the code: not compared (grade into a new folder to compare them).</p>", s.missing, plural(s.missing));
     }
-    if s.pairs.is_empty() {
+    if s.listed() == 0 && s.groups.is_empty() {
         h.push_str("<p class=\"muted\">No pair at or above the threshold.</p>\n</section>\n");
         return;
     }
-    let in_group = |m: &Match| s.groups.iter().any(|g| g.contains(&m.a) && g.contains(&m.b));
+    let mut group_of = vec![usize::MAX; s.members.len()];
     for (g, group) in s.groups.iter().enumerate() {
-        let names: Vec<String> = group.iter().map(|&x| esc(&s.members[x].0)).collect();
-        let _ = writeln!(h, "<h3 id=\"s{n}-g{}\">Group of {}: {}</h3>", g + 1, group.len(), names.join(", "));
-        h.push_str("<table>\n<thead><tr><th>Student</th><th>Student</th><th class=\"num\">Shared (both)</th><th class=\"num\">Shared (smaller)</th></tr></thead>\n<tbody>\n");
-        for m in s.pairs.iter().filter(|m| group.contains(&m.a) && group.contains(&m.b)) {
-            pair_row(h, s, m);
+        for &x in group {
+            group_of[x] = g;
         }
-        h.push_str("</tbody>\n</table>\n");
-        if let Some(top) = s.pairs.iter().find(|m| group.contains(&m.a) && group.contains(&m.b)) {
+    }
+    if s.total > s.pairs.len() {
+        let _ = writeln!(h, "<p class=\"note\">{} pairs reach the threshold; the best {} are shown, and the groups are made from all of them.</p>", s.total, s.pairs.len());
+    }
+    const HEAD: &str = "<table>\n<thead><tr><th>Student</th><th>Student</th><th class=\"num\">Shared (both)</th><th class=\"num\">Shared (smaller)</th></tr></thead>\n<tbody>\n";
+    let in_group = |m: &Match| group_of[m.a] != usize::MAX && group_of[m.a] == group_of[m.b];
+    for (g, group) in s.groups.iter().enumerate() {
+        let students: usize = group.iter().map(|&x| s.members[x].students.len()).sum();
+        let names: Vec<String> = group.iter().map(|&x| esc(&s.members[x].label())).collect();
+        let _ = writeln!(h, "<h3 id=\"s{n}-g{}\">Group of {students}</h3>\n<p>{}</p>", g + 1, names.join(", "));
+        let same: Vec<&Member> = group.iter().map(|&x| &s.members[x]).filter(|m| m.students.len() > 1).collect();
+        for m in &same {
+            let _ = writeln!(h, "<p class=\"note\">{} handed in the same text, byte for byte.</p>", esc(&m.label()));
+        }
+        let inside: Vec<&Match> = s.pairs.iter().filter(|m| group_of[m.a] == g && group_of[m.b] == g).collect();
+        if !inside.is_empty() {
+            h.push_str(HEAD);
+            for m in inside.iter().take(GROUP_ROWS) {
+                pair_row(h, s, m);
+            }
+            h.push_str("</tbody>\n</table>\n");
+            if inside.len() > GROUP_ROWS {
+                let _ = writeln!(h, "<p class=\"note\">… and {} more of the pairs shown in this group.</p>", inside.len() - GROUP_ROWS);
+            }
             h.push_str("<p class=\"note\">The group's closest pair:</p>\n");
-            sides(h, s, top);
+            sides(h, s, inside[0]);
+        } else if let Some(m) = same.first() {
+            let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(&m.label()));
+            whole_text(h, s.kind, &m.text);
+            h.push_str("</pre></div>\n");
         }
     }
     let single: Vec<&Match> = s.pairs.iter().filter(|m| !in_group(m)).collect();
-    if !single.is_empty() {
+    let identical: Vec<usize> = s.identical().take(MAX_PAIRS).collect();
+    if !single.is_empty() || !identical.is_empty() {
         let _ = writeln!(h, "<h3>Pairs</h3>");
-        h.push_str("<table>\n<thead><tr><th>Student</th><th>Student</th><th class=\"num\">Shared (both)</th><th class=\"num\">Shared (smaller)</th></tr></thead>\n<tbody>\n");
+        h.push_str(HEAD);
+        for &i in &identical {
+            let names = &s.members[i].students;
+            let _ = writeln!(h, "<tr><td>{}</td><td>{}</td><td class=\"num\">100%</td><td class=\"num\">100%</td></tr>", esc(&names[0]), esc(&names[1]));
+        }
         for m in &single {
             pair_row(h, s, m);
         }
         h.push_str("</tbody>\n</table>\n");
+        for &i in &identical {
+            let m = &s.members[i];
+            let _ = writeln!(h, "<h4>{}: the same text, byte for byte</h4>", esc(&m.students.join(" and ")));
+            let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(&m.label()));
+            whole_text(h, s.kind, &m.text);
+            h.push_str("</pre></div>\n");
+        }
         for m in single {
-            let _ = writeln!(h, "<h4>{} and {}: {}</h4>", esc(&s.members[m.a].0), esc(&s.members[m.b].0), percent(m.score));
+            let _ = writeln!(h, "<h4>{} and {}: {}</h4>", esc(&s.members[m.a].label()), esc(&s.members[m.b].label()), percent(m.score));
             sides(h, s, m);
         }
     }
@@ -305,23 +418,31 @@ fn pair_row(h: &mut String, s: &Section, m: &Match) {
     let _ = writeln!(
         h,
         "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        esc(&s.members[m.a].0),
-        esc(&s.members[m.b].0),
+        esc(&s.members[m.a].label()),
+        esc(&s.members[m.b].label()),
         percent(m.score),
         // Text is scored over both sides only.
         if s.kind == Kind::Code { percent(m.over_smaller) } else { "—".to_owned() }
     );
 }
 
+/// A text shown whole, every line of it shared.
+fn whole_text(h: &mut String, kind: Kind, text: &str) {
+    match kind {
+        Kind::Code => code_lines(h, text, &[(1, text.lines().count().max(1))]),
+        Kind::Text => marked_text(h, text, &[(0, text.len())]),
+    }
+}
+
 /// Both hand-ins side by side, the shared fragments marked.
 fn sides(h: &mut String, s: &Section, m: &Match) {
     h.push_str("<div class=\"sides\">\n");
     for (who, ranges) in [(m.a, m.shared.iter().map(|x| x.0).collect::<Vec<_>>()), (m.b, m.shared.iter().map(|x| x.1).collect())] {
-        let (student, text) = &s.members[who];
-        let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(student));
+        let member = &s.members[who];
+        let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(&member.label()));
         match s.kind {
-            Kind::Code => code_lines(h, text, &ranges),
-            Kind::Text => marked_text(h, text, &ranges),
+            Kind::Code => code_lines(h, &member.text, &ranges),
+            Kind::Text => marked_text(h, &member.text, &ranges),
         }
         h.push_str("</pre></div>\n");
     }
@@ -376,9 +497,21 @@ mod tests {
     }
 
     #[test]
-    fn groups_of_three_or_more_are_joined() {
+    fn groups_of_three_or_more_students_are_joined() {
         let pairs = [m(0, 1), m(1, 2), m(3, 4), m(5, 6), m(6, 7), m(7, 8)];
-        assert_eq!(groups(9, &pairs), vec![vec![5, 6, 7, 8], vec![0, 1, 2]]);
+        assert_eq!(groups(&[1; 9], &pairs), vec![vec![5, 6, 7, 8], vec![0, 1, 2]]);
+        // A member of three identical hand-ins is a group alone; two members of one and
+        // two students make one of three.
+        assert_eq!(groups(&[3, 1, 2, 1], &[m(1, 2)]), vec![vec![0], vec![1, 2]]);
+        assert_eq!(groups(&[2, 1], &[]), Vec::<Vec<usize>>::new());
+    }
+
+    #[test]
+    fn identical_texts_are_one_member() {
+        let members = vec![("a".into(), "x".into()), ("b".into(), "y".into()), ("c".into(), "x".into())];
+        let merged = merge_identical(members);
+        assert_eq!(merged, vec![Member { students: vec!["a".into(), "c".into()], text: "x".into() }, Member { students: vec!["b".into()], text: "y".into() }]);
+        assert_eq!(merged[0].label(), "a = c");
     }
 
     #[test]

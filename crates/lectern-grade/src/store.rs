@@ -417,7 +417,7 @@ impl Store {
     }
 
     /// The similarity pairs kept for `item`, if they were found from the same `inputs`.
-    pub fn similarity(&self, item: &str, inputs: &str) -> Result<Option<Vec<crate::similarity::Match>>, GradeError> {
+    pub fn similarity(&self, item: &str, inputs: &str) -> Result<Option<crate::similarity::Found>, GradeError> {
         let json: Option<String> = self
             .conn
             .query_row("SELECT pairs FROM similarity WHERE item = ?1 AND inputs = ?2", [item, inputs], |r| r.get(0))
@@ -427,8 +427,8 @@ impl Store {
     }
 
     /// Keeps the similarity pairs of `item`, found from `inputs`.
-    pub fn set_similarity(&self, item: &str, inputs: &str, pairs: &[crate::similarity::Match]) -> Result<(), GradeError> {
-        let json = serde_json::to_string(pairs).unwrap_or_default();
+    pub fn set_similarity(&self, item: &str, inputs: &str, found: &crate::similarity::Found) -> Result<(), GradeError> {
+        let json = serde_json::to_string(found).unwrap_or_default();
         self.conn
             .execute("INSERT INTO similarity (item, inputs, pairs) VALUES (?1, ?2, ?3) ON CONFLICT(item) DO UPDATE SET inputs = excluded.inputs, pairs = excluded.pairs", [item, inputs, &json])
             .map_err(self.err())?;

@@ -5,7 +5,11 @@
 
 use std::path::Path;
 
-use lectern_grade::similarity::{render, Kind, Match, Review, Section};
+use lectern_grade::similarity::{render, Kind, Match, Member, Review, Section};
+
+fn member(students: &[&str], text: &str) -> Member {
+    Member { students: students.iter().map(|s| (*s).to_string()).collect(), text: text.into() }
+}
 
 fn review() -> Review {
     let code = |body: &str| format!("import numpy as np\n\n\ndef f(x):\n{body}\n");
@@ -17,19 +21,22 @@ fn review() -> Review {
             Section {
                 item: "bottleneck/step1".into(),
                 kind: Kind::Text,
-                members: vec![("s1".into(), text_a.into()), ("s2".into(), text_b.into()), ("s3".into(), "Something else entirely.".into())],
+                compared: 5,
+                members: vec![member(&["s1"], text_a), member(&["s2"], text_b), member(&["s3", "s4"], "Something else entirely.")],
                 missing: 0,
                 pairs: vec![Match { a: 0, b: 1, score: 0.91, over_smaller: 0.91, shared: vec![((0, 15), (0, 15)), ((16, 44), (17, 46))] }],
+                total: 1,
                 groups: vec![],
             },
             Section {
                 item: "attention".into(),
                 kind: Kind::Code,
+                compared: 4,
                 members: vec![
-                    ("a<script>".into(), code("    return np.exp(x) / 2  # <b>")),
-                    ("b".into(), code("    y = np.exp(x)\n    return y / 2")),
-                    ("c".into(), code("    return np.exp(x) / 2")),
-                    ("d".into(), code("    return x")),
+                    member(&["a<script>"], &code("    return np.exp(x) / 2  # <b>")),
+                    member(&["b"], &code("    y = np.exp(x)\n    return y / 2")),
+                    member(&["c"], &code("    return np.exp(x) / 2")),
+                    member(&["d"], &code("    return x")),
                 ],
                 missing: 1,
                 pairs: vec![
@@ -37,6 +44,7 @@ fn review() -> Review {
                     Match { a: 0, b: 1, score: 0.5, over_smaller: 0.6, shared: vec![((5, 5), (5, 6))] },
                     Match { a: 1, b: 2, score: 0.5, over_smaller: 0.6, shared: vec![((5, 6), (5, 5))] },
                 ],
+                total: 3,
                 groups: vec![vec![0, 1, 2]],
             },
         ],
@@ -50,9 +58,12 @@ fn a_pair_shows_both_sides_with_the_shared_parts_marked() {
     assert!(html.contains("<mark>over the &lt;whole&gt; input, costs</mark>"), "the shared passage of s2 is not marked");
     assert!(html.contains("<span class=\"line-shared\"><span class=\"ln\">5</span>    return np.exp(x) / 2  # &lt;b&gt;</span>"), "{html}");
     assert!(html.contains("<span class=\"line\"><span class=\"ln\">1</span>import numpy as np</span>"));
-    assert!(html.contains("Group of 3: a&lt;script&gt;, b, c"));
+    assert!(html.contains("Group of 3</h3>\n<p>a&lt;script&gt;, b, c</p>"));
     assert!(html.contains("1 hand-in graded by an earlier Lectern"));
     assert!(html.contains("at a score of 0.25 or more"));
+    // Two identical hand-ins are one member, listed as a pair of their own.
+    assert!(html.contains("<tr><td>s3</td><td>s4</td><td class=\"num\">100%</td>"), "{html}");
+    assert!(html.contains("s3 and s4: the same text, byte for byte"));
 }
 
 #[test]
