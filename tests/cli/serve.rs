@@ -136,6 +136,16 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
     assert_eq!(next_version(&mut events), version);
 
     // An edit to one lesson's body re-renders that page only.
+    // The search index is made in the background after the first build.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let entry = loop {
+        let (status, entry) = server.get("/pagefind/pagefind-entry.json");
+        if status == 200 {
+            break entry;
+        }
+        assert!(Instant::now() < deadline, "no search index is served");
+        thread::sleep(Duration::from_millis(50));
+    };
     let lesson = dir.join("lessons/03-quizzes.md");
     let text = fs::read_to_string(&lesson).expect("lesson");
     fs::write(&lesson, text.replacen("## ", "## Freshly edited heading\n\n## ", 1)).expect("write");
@@ -151,6 +161,12 @@ fn serve_rebuilds_what_changed_and_keeps_the_last_good_site() {
         thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(server.get("/__lectern/errors").1, "");
+    // The search index is made again in the background, and takes the edit.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.get("/pagefind/pagefind-entry.json").1 == entry {
+        assert!(Instant::now() < deadline, "the search index was never made again");
+        thread::sleep(Duration::from_millis(50));
+    }
 
     // A broken edit: the diagnostics are served, the last good page stays.
     fs::write(&lesson, fs::read_to_string(&lesson).expect("lesson") + "\n::: quizz broken\n:::\n").expect("write");
@@ -495,7 +511,16 @@ fn search_finds_chinese_and_english_words_in_a_browser() {
         }
     };
 
+    // The index is made in the background once the pages are out.
+    let indexed = |server: &Server| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server.get("/pagefind/pagefind.js").0 != 200 {
+            assert!(Instant::now() < deadline, "no search index is served");
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
     let ai012 = Server::start(&root().join("courses/ai012"));
+    indexed(&ai012);
     go(&format!("http://{}/index.html", ai012.address));
     // 注意力 (attention) from the prose, 交叉注意力 from a challenge, a quiz's KV, and English.
     for query in ["注意力", "cross-attention", "KV", "解碼器"] {
@@ -513,6 +538,7 @@ fn search_finds_chinese_and_english_words_in_a_browser() {
 
     // In a course of several lessons, a word of one lesson finds that lesson first.
     let guide = Server::start(&root().join("courses/guide"));
+    indexed(&guide);
     go(&format!("http://{}/index.html", guide.address));
     let (links, status) = search("seccomp");
     assert!(links.first().is_some_and(|l| l.contains("05-exercises")), "seccomp: {links:?} ({status})");

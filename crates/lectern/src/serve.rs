@@ -129,7 +129,8 @@ pub fn run(course_dir: &Path, port: u16, no_sandbox: bool) -> Result<std::proces
     let shown = Arc::new(Mutex::new(Shown { version: start, ..Shown::default() }));
     let mut cache = CourseCache::default();
     let mut previous: Option<Previous> = None;
-    rebuild(course_dir, &mut cache, &mut previous, &shown);
+    let indexer = Indexer::start(Arc::clone(&shown));
+    rebuild(course_dir, &mut cache, &mut previous, &shown, &indexer);
     let (versions, version) = watch::channel(lock(&shown).version);
 
     let (tx, rx) = mpsc::channel();
@@ -173,14 +174,65 @@ pub fn run(course_dir: &Path, port: u16, no_sandbox: bool) -> Result<std::proces
     while rx.recv().is_ok() {
         // Editors write in bursts (temp file, rename, chmod): wait until it settles.
         while rx.recv_timeout(Duration::from_millis(15)).is_ok() {}
-        rebuild(&course_dir, &mut cache, &mut previous, &shown);
+        rebuild(&course_dir, &mut cache, &mut previous, &shown, &indexer);
         versions.send_replace(lock(&shown).version);
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Makes the search index of the pages shown, on a thread of its own, so that a rebuild
+/// never waits for it (Pagefind has no incremental update: a large course takes
+/// seconds). Asked again while busy, it makes one more index from the newest pages when
+/// done; an index is swapped in only if no rebuild came after the pages it read.
+struct Indexer {
+    wake: mpsc::Sender<()>,
+}
+
+impl Indexer {
+    fn start(shown: Arc<Mutex<Shown>>) -> Indexer {
+        let (wake, asked) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("lectern-search-index".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    // Every request made until now is served by this one index.
+                    while asked.try_recv().is_ok() {}
+                    let started = Instant::now();
+                    let (version, pages) = {
+                        let shown = lock(&shown);
+                        let pages: Vec<(String, Arc<[u8]>)> =
+                            shown.files.iter().filter(|(n, _)| n.ends_with(".html")).map(|(n, b)| (n.clone(), Arc::clone(b))).collect();
+                        (shown.version, pages)
+                    };
+                    match crate::build::search_index(pages.iter().map(|(path, bytes)| (path.as_str(), &bytes[..]))) {
+                        Ok(bundle) => {
+                            let mut shown = lock(&shown);
+                            if shown.version == version {
+                                shown.files.retain(|name, _| !name.starts_with("pagefind/"));
+                                shown.files.extend(bundle.into_iter().map(|(name, bytes)| (name, Arc::from(bytes))));
+                                println!("search index made again in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+                            }
+                        }
+                        Err(e) => eprintln!("{}: {e:#}; search shows the previous index", crate::report::paint("warning", crate::report::Style::Warning)),
+                    }
+                }
+            })
+            .map_or_else(
+                |e| {
+                    eprintln!("{}: no thread for the search index ({e}); search is off", crate::report::paint("warning", crate::report::Style::Warning));
+                    Indexer { wake: mpsc::channel().0 }
+                },
+                |_| Indexer { wake },
+            )
+    }
+
+    fn ask(&self) {
+        let _ = self.wake.send(());
+    }
+}
+
 /// Reloads what changed and re-renders what depends on it.
-fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Previous>, shown: &Mutex<Shown>) {
+fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Previous>, shown: &Mutex<Shown>, indexer: &Indexer) {
     let started = Instant::now();
     let loaded = load_course_cached(course_dir, cache);
     if loaded.has_errors() {
@@ -278,26 +330,7 @@ fn rebuild(course_dir: &Path, cache: &mut CourseCache, previous: &mut Option<Pre
         started.elapsed().as_secs_f64() * 1e3
     );
     if search {
-        // Pagefind has no incremental update: the whole index is made again, after the
-        // pages are out, and swapped in unless a newer build came first.
-        let started = Instant::now();
-        let (version, pages) = {
-            let shown = lock(shown);
-            let pages: Vec<(String, Arc<[u8]>)> =
-                shown.files.iter().filter(|(n, _)| n.ends_with(".html")).map(|(n, b)| (n.clone(), Arc::clone(b))).collect();
-            (shown.version, pages)
-        };
-        match crate::build::search_index(pages.iter().map(|(path, bytes)| (path.as_str(), &bytes[..]))) {
-            Ok(bundle) => {
-                let mut shown = lock(shown);
-                if shown.version == version {
-                    shown.files.retain(|name, _| !name.starts_with("pagefind/"));
-                    shown.files.extend(bundle.into_iter().map(|(name, bytes)| (name, Arc::from(bytes))));
-                    println!("search index made again in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
-                }
-            }
-            Err(e) => eprintln!("{}: {e:#}; search shows the previous index", crate::report::paint("warning", crate::report::Style::Warning)),
-        }
+        indexer.ask();
     }
     *previous = Some(Previous { course, templates });
 }
