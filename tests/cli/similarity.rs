@@ -130,7 +130,7 @@ fn grading_the_sample_class_writes_similarity_html_for_the_instructor_only() {
     // s12 handed in the published kv-cache solution, as s19 did: the same code, one
     // member of two students, listed as a pair.
     assert!(page.contains("<tr><td>s12</td><td>s19</td><td class=\"num\">100%</td>"), "{page}");
-    assert!(page.contains("s12 and s19: the same text, byte for byte"));
+    assert!(page.contains("s12 and s19: the same code, byte for byte"));
     assert!(page.contains("line-shared"), "no shared fragment is marked");
     assert!(page.contains("Group of "), "no group of three or more");
     // Self-contained: no script, nothing loaded from elsewhere.
@@ -159,5 +159,38 @@ fn grading_the_sample_class_writes_similarity_html_for_the_instructor_only() {
     let o = lectern(&root(), &["grade", "courses/ai012", "courses/ai012/sample-class", "--out", out.to_str().expect("utf-8"), "--similarity-threshold", "1.5"]);
     assert_eq!(o.status.code(), Some(2), "{}", transcript(&o));
     assert!(transcript(&o).contains("expected a number from 0 to 1"), "{}", transcript(&o));
+    let _ = fs::remove_dir_all(&tmp);
+}
+
+/// A kept review is re-used only for exactly the texts it was made from: two classes
+/// whose answers join into the same bytes (a NUL inside an answer) do not share one, so a
+/// rerun after the class changed shows what a fresh run shows, and never crashes.
+#[test]
+fn a_kept_review_is_never_re_used_for_other_texts() {
+    let tmp = tempdir("similarity-reuse");
+    let t1 = "Cross-attention over the whole encoded input costs the most at every decoding step.";
+    let t2 = "Cross-attention over the whole encoded input costs the most at each decoding step!";
+    let write = |class: &str, a: &str, b: &str| {
+        for (student, text) in [("a", a), ("b", b)] {
+            let dir = tmp.join(class).join(student);
+            fs::create_dir_all(&dir).expect("mkdir");
+            let answer = toml::Value::String(text.to_string()).to_string();
+            fs::write(dir.join("answers.toml"), format!("[lessons.02-challenge.challenge.bottleneck]\nstep1 = {answer}\n")).expect("write");
+        }
+    };
+    write("one", t1, t2);
+    write("two", &format!("{t1}\u{0}b\u{0}{t2}"), "");
+    let grade = |class: &str, out: &str| {
+        let o = lectern(&root(), &["grade", "tests/fixtures/grade/course", &tmp.join(class).to_string_lossy(), "--out", &tmp.join(out).to_string_lossy(), "--prune"]);
+        assert!(o.status.success(), "{}", transcript(&o));
+        fs::read_to_string(tmp.join(out).join("similarity.html")).expect("similarity.html")
+    };
+    for (first, second) in [("one", "two"), ("two", "one")] {
+        let fresh = grade(second, &format!("fresh-{second}"));
+        grade(first, &format!("rerun-{first}-{second}"));
+        let rerun = grade(second, &format!("rerun-{first}-{second}"));
+        assert_eq!(rerun, fresh, "a rerun after {first} shows other pairs than a fresh run of {second}");
+    }
+    assert!(grade("one", "fresh-one").contains("<tr><td>a</td><td>b</td>"), "the copied pair is not listed");
     let _ = fs::remove_dir_all(&tmp);
 }

@@ -233,6 +233,7 @@ pub fn grade_batch(
         store.set_meta("environment", &environment)?;
     }
     store.set_meta("complete", "yes")?;
+    store.forget_unused_code()?;
     let grading = start.elapsed();
     let records = if graded == total && gone.is_empty() && known.is_empty() {
         // A first run: the gradebook holds exactly what was just written (the tests
@@ -535,12 +536,12 @@ fn grade_code(id: &str, exercise: &Exercise, code: Option<&Vec<u8>>, runner: &dy
         Some(o) => {
             // Recorded again with the code itself, which a gradebook written before the
             // similarity review did not keep.
-            runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: String::from_utf8_lossy(code).into_owned() });
+            runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: Some(String::from_utf8_lossy(code).into_owned()) });
             o
         }
         None => match run_alone_if_the_machine_may_be_to_blame(runner, exercise, code) {
             Ok(o) => {
-                runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: String::from_utf8_lossy(code).into_owned() });
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: o.clone(), code: Some(String::from_utf8_lossy(code).into_owned()) });
                 o
             }
             Err(message) => return Err(GradeError::CodeRunner { exercise: exercise.id.clone(), message }),

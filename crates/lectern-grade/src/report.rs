@@ -357,11 +357,13 @@ fn similarity(h: &mut String, class: &Class) {
         return;
     };
     let pairs: usize = s.items.iter().map(|(_, p, _)| p).sum();
+    let groups: usize = s.items.iter().map(|(_, _, g)| g).sum();
+    let threshold = if s.threshold == 0.0 { "0".to_owned() } else { format!("{}", s.threshold) };
     let _ = writeln!(
         h,
-        "<p>{pairs} pair{} of hand-ins share {} or more of their work: see <a href=\"similarity.html\">similarity.html</a>, with both sides and the shared fragments. For review, not a verdict; students never see it.</p>",
+        "<p>{pairs} pair{} and {groups} group{} of three or more hand-ins share {threshold} or more of their work: see <a href=\"similarity.html\">similarity.html</a>, with both sides and the shared fragments. For review, not a verdict; students never see it.</p>",
         plural(pairs),
-        fixed(s.threshold, 2)
+        plural(groups)
     );
     if !s.items.is_empty() {
         h.push_str("<table>\n<thead><tr><th>Item</th><th class=\"num\">Pairs</th><th class=\"num\">Groups of 3+</th></tr></thead>\n<tbody>\n");
@@ -530,10 +532,13 @@ fn share(percent: Option<f64>) -> String {
 /// HTML-escapes text for element content and double-quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    // Control characters (a terminal escape in a folder's name) show as U+FFFD.
+    // Control characters (a terminal escape in a folder's name) and bidirectional
+    // overrides (which reorder what a reader sees, as in "Trojan Source") show as U+FFFD;
+    // a carriage return (Windows line ends) stays, as HTML reads it as a line end.
+    let hidden = |c: char| (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     let visible: String;
-    let s = if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
-        visible = s.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '\u{fffd}' } else { c }).collect();
+    let s = if s.chars().any(hidden) {
+        visible = s.chars().map(|c| if hidden(c) { '\u{fffd}' } else { c }).collect();
         visible.as_str()
     } else {
         s
@@ -570,6 +575,7 @@ mod tests {
     fn escapes_and_formats() {
         assert_eq!(esc("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
         assert_eq!(esc("\u{1b}[31mred\u{7}"), "\u{fffd}[31mred\u{fffd}");
+        assert_eq!(esc("a\u{202e}b\u{2066}c\r\n"), "a\u{fffd}b\u{fffd}c\r\n");
         assert_eq!(fixed(-0.0001, 2), "0.00");
         assert_eq!(fixed(-0.5, 2), "-0.50");
         assert_eq!(path_segment("zoë@x.y"), "zo%C3%AB@x.y");

@@ -198,20 +198,13 @@ pub fn review(class: &Class, store: &Store, finder: &dyn SimilarityFinder, thres
         members.dedup_by(|a, b| a.0 == b.0);
         let compared = members.len();
         let members = merge_identical(members);
-        let inputs = {
-            let (fingerprint, threshold_text) = (finder.fingerprint(), format!("{threshold:.6}"));
-            let mut parts: Vec<&[u8]> = vec![fingerprint.as_bytes(), threshold_text.as_bytes()];
-            if let Some(starter) = &item.starter {
-                parts.push(starter.as_bytes());
-            }
-            for member in &members {
-                parts.extend(member.students.iter().map(|s| s.as_bytes()));
-                parts.push(member.text.as_bytes());
-            }
-            format!("{:016x}", lectern_lesson::stable_hash(parts))
-        };
+        let inputs = inputs_key(&finder.fingerprint(), threshold, item.starter.as_deref(), &members);
         let sizes: Vec<usize> = members.iter().map(|m| m.students.len()).collect();
-        let found = match store.similarity(&item.id, &inputs)? {
+        // A kept result is re-used only if it fits these members.
+        let kept = store.similarity(&item.id, &inputs)?.filter(|f| {
+            f.pairs.iter().all(|m| m.a < m.b && m.b < members.len()) && f.groups.iter().flatten().all(|&x| x < members.len())
+        });
+        let found = match kept {
             Some(found) => found,
             None => {
                 let texts: Vec<&str> = members.iter().map(|m| m.text.as_str()).collect();
@@ -235,6 +228,29 @@ pub fn review(class: &Class, store: &Store, finder: &dyn SimilarityFinder, thres
         sections.push(Section { item: item.id.clone(), kind, compared, members, missing, pairs, total, groups });
     }
     Ok(Review { threshold, sections })
+}
+
+/// The key a review of `members` is kept under: SHA-256 over every part, each preceded
+/// by its length (so that no text can pass for another split of the same bytes).
+fn inputs_key(fingerprint: &str, threshold: f64, starter: Option<&str>, members: &[Member]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(fingerprint.as_bytes());
+    part(&threshold.to_bits().to_le_bytes());
+    part(starter.unwrap_or_default().as_bytes());
+    part(&(members.len() as u64).to_le_bytes());
+    for member in members {
+        part(&(member.students.len() as u64).to_le_bytes());
+        for student in &member.students {
+            part(student.as_bytes());
+        }
+        part(member.text.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// (student, text) sorted by student → one member per distinct text, sorted by first
@@ -366,7 +382,7 @@ fn section(h: &mut String, n: usize, s: &Section) {
         let _ = writeln!(h, "<h3 id=\"s{n}-g{}\">Group of {students}</h3>\n<p>{}</p>", g + 1, names.join(", "));
         let same: Vec<&Member> = group.iter().map(|&x| &s.members[x]).filter(|m| m.students.len() > 1).collect();
         for m in &same {
-            let _ = writeln!(h, "<p class=\"note\">{} handed in the same text, byte for byte.</p>", esc(&m.label()));
+            let _ = writeln!(h, "<p class=\"note\">{} handed in the same {}.</p>", esc(&m.label()), same_what(s.kind));
         }
         let inside: Vec<&Match> = s.pairs.iter().filter(|m| group_of[m.a] == g && group_of[m.b] == g).collect();
         if !inside.is_empty() {
@@ -401,7 +417,7 @@ fn section(h: &mut String, n: usize, s: &Section) {
         h.push_str("</tbody>\n</table>\n");
         for &i in &identical {
             let m = &s.members[i];
-            let _ = writeln!(h, "<h4>{}: the same text, byte for byte</h4>", esc(&m.students.join(" and ")));
+            let _ = writeln!(h, "<h4>{}: the same {}</h4>", esc(&m.students.join(" and ")), same_what(s.kind));
             let _ = write!(h, "<div class=\"side\"><h4>{}</h4><pre>", esc(&m.label()));
             whole_text(h, s.kind, &m.text);
             h.push_str("</pre></div>\n");
@@ -476,12 +492,22 @@ fn marked_text(h: &mut String, text: &str, ranges: &[(usize, usize)]) {
     h.push_str(&esc(&text[at..]));
 }
 
+/// What identical members share: code byte for byte; answers as the gradebook keeps them
+/// (spaces at either end aside, and only their first 2,000 characters).
+fn same_what(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Code => "code, byte for byte",
+        Kind::Text => "answer (as kept: spaces at either end aside, up to 2,000 characters)",
+    }
+}
+
 fn percent(x: f64) -> String {
     format!("{:.0}%", (x * 100.0).clamp(0.0, 100.0))
 }
 
+/// The threshold as given (shortest form that reads back the same; never `-0`).
 fn threshold_text(x: f64) -> String {
-    format!("{:.2}", x)
+    if x == 0.0 { "0".to_owned() } else { format!("{x}") }
 }
 
 fn plural(n: usize) -> &'static str {

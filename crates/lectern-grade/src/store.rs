@@ -91,8 +91,8 @@ pub struct CodeRun {
     pub code_hash: String,
     pub outcomes: Vec<CaseOutcome>,
     /// The code itself (as UTF-8, invalid bytes replaced), kept by its hash for the
-    /// similarity review; empty when not known (a merge copies it separately).
-    pub code: String,
+    /// similarity review; `None` when not at hand (a merge copies the texts separately).
+    pub code: Option<String>,
 }
 
 /// One hand-in as recorded.
@@ -302,8 +302,8 @@ impl Store {
             }
             for r in runs {
                 run.execute(params![r.exercise_key, r.code_hash, serde_json::to_string(&r.outcomes).unwrap_or_default()]).map_err(&db)?;
-                if !r.code.is_empty() {
-                    text.execute(params![r.code_hash, r.code]).map_err(&db)?;
+                if let Some(code) = &r.code {
+                    text.execute(params![r.code_hash, code]).map_err(&db)?;
                 }
             }
         }
@@ -395,7 +395,7 @@ impl Store {
                 if !used.contains(code_hash.as_str()) {
                     continue;
                 }
-                runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default(), code: String::new() });
+                runs.push(CodeRun { exercise_key, code_hash, outcomes: serde_json::from_str(&outcomes).unwrap_or_default(), code: None });
             }
         }
         self.put_marked(&records, &late, &runs)?;
@@ -407,6 +407,13 @@ impl Store {
                 .map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })?;
         }
         tx.commit().map_err(|e| GradeError::Database { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Forgets the code texts no recorded result refers to (code handed in again, or by
+    /// hand-ins no longer in the class).
+    pub fn forget_unused_code(&self) -> Result<(), GradeError> {
+        self.conn.execute("DELETE FROM code_texts WHERE code_hash NOT IN (SELECT answer FROM results)", []).map_err(self.err())?;
+        Ok(())
     }
 
     /// Every kept code text, by its hash (an exercise result's `answer`).

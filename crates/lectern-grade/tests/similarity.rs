@@ -63,7 +63,7 @@ fn a_pair_shows_both_sides_with_the_shared_parts_marked() {
     assert!(html.contains("at a score of 0.25 or more"));
     // Two identical hand-ins are one member, listed as a pair of their own.
     assert!(html.contains("<tr><td>s3</td><td>s4</td><td class=\"num\">100%</td>"), "{html}");
-    assert!(html.contains("s3 and s4: the same text, byte for byte"));
+    assert!(html.contains("s3 and s4: the same answer (as kept"));
 }
 
 #[test]

@@ -125,6 +125,9 @@ pub struct CodeComparison {
     /// Hand-ins nested deeper than [`MAX_TREE_DEPTH`](crate::MAX_TREE_DEPTH): their deepest
     /// parts were not compared.
     pub depth_limited: Vec<usize>,
+    /// Hand-ins whose parse ran past [`PARSE_BUDGET`](crate::tokenize::PARSE_BUDGET):
+    /// not compared (no fingerprints).
+    pub stopped: Vec<usize>,
 }
 
 /// One hand-in after fingerprinting and removals.
@@ -169,7 +172,7 @@ pub fn compare_code(
     };
     starter_hashes.sort_unstable();
     starter_hashes.dedup();
-    let printed: Vec<(usize, bool, bool, Vec<Fingerprint>)> = sources
+    let printed: Vec<(usize, bool, bool, Vec<Fingerprint>, bool)> = sources
         .par_iter()
         .map_init(
             || PythonTokenizer::new().ok(),
@@ -181,7 +184,7 @@ pub fn compare_code(
                 };
                 let t = tokenizer.tokenize(source)?;
                 let prints = fingerprints(&t.tokens, k, w);
-                Ok((t.tokens.len(), t.truncated, t.depth_limited, prints))
+                Ok((t.tokens.len(), t.truncated, t.depth_limited, prints, t.stopped))
             },
         )
         .collect::<Result<_, SimilarityError>>()?;
@@ -191,6 +194,7 @@ pub fn compare_code(
         tokens: printed.iter().map(|p| p.0).collect(),
         truncated: (0..n).filter(|&i| printed[i].1).collect(),
         depth_limited: (0..n).filter(|&i| printed[i].2).collect(),
+        stopped: (0..n).filter(|&i| printed[i].4).collect(),
         ..CodeComparison::default()
     };
 
@@ -225,7 +229,7 @@ pub fn compare_code(
 
     let hand_ins: Vec<HandIn> = printed
         .into_par_iter()
-        .map(|(_, _, _, prints)| {
+        .map(|(_, _, _, prints, _)| {
             let prints: Vec<(u32, Fingerprint)> = prints
                 .into_iter()
                 .filter_map(|f| {

@@ -21,6 +21,12 @@ pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 /// hostile or generated source gets here; [`Tokens::depth_limited`] says so.
 pub const MAX_TREE_DEPTH: usize = 1_000;
 
+/// The longest one source may take to parse (2 s). Some inputs make tree-sitter-python's
+/// external scanner quadratic (a file of nothing but `\` line continuations: 64 KiB took
+/// 16 s, 1 MiB over an hour); a hostile hand-in must not hold up a whole class. A source
+/// that runs out gives no tokens and says so ([`Tokens::stopped`]).
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One token: a syntax-tree node's kind, and the lines it stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
@@ -46,6 +52,8 @@ pub struct Tokens {
     pub truncated: bool,
     /// Some subtree was deeper than [`MAX_TREE_DEPTH`] and its inside was not tokenised.
     pub depth_limited: bool,
+    /// Parsing ran past [`PARSE_BUDGET`] and was stopped: no tokens.
+    pub stopped: bool,
 }
 
 /// A reusable Python tokeniser (one tree-sitter parser; not `Sync`: one per thread).
@@ -83,8 +91,21 @@ impl PythonTokenizer {
         let (source, truncated) = cut(source, MAX_SOURCE_BYTES);
         // Reset: a parse never resumes from another source's partial state.
         self.parser.reset();
-        let tree = self.parser.parse(source, None).ok_or(SimilarityError::ParseAborted)?;
-        let mut out = Tokens { tokens: Vec::with_capacity(source.len() / 3), truncated, depth_limited: false };
+        let started = std::time::Instant::now();
+        let mut over_budget = |_: &tree_sitter::ParseState| {
+            if started.elapsed() > PARSE_BUDGET { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) }
+        };
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_budget);
+        let bytes = source.as_bytes();
+        let parsed = self.parser.parse_with_options(&mut |at: usize, _: tree_sitter::Point| bytes.get(at..).unwrap_or_default(), None, Some(options));
+        let Some(tree) = parsed else {
+            if started.elapsed() > PARSE_BUDGET {
+                self.parser.reset();
+                return Ok(Tokens { tokens: Vec::new(), truncated, depth_limited: false, stopped: true });
+            }
+            return Err(SimilarityError::ParseAborted);
+        };
+        let mut out = Tokens { tokens: Vec::with_capacity(source.len() / 3), truncated, depth_limited: false, stopped: false };
         let mut cursor = tree.walk();
         let mut depth = 0usize;
         loop {
@@ -234,6 +255,21 @@ mod tests {
         // Unbalanced, too.
         let t = tokenize_python(&"[".repeat(10_000)).expect("tokenizes");
         assert!(!t.tokens.is_empty());
+    }
+
+    #[test]
+    fn a_source_that_parses_for_too_long_is_stopped_not_waited_for() {
+        // Nothing but line continuations: quadratic in tree-sitter-python's scanner
+        // (1 MiB took over an hour). Stopped at the budget, with no tokens.
+        let started = std::time::Instant::now();
+        let t = tokenize_python(&"\\\n".repeat(MAX_SOURCE_BYTES / 2)).expect("tokenizes");
+        assert!(t.stopped && t.tokens.is_empty(), "{} tokens", t.tokens.len());
+        assert!(started.elapsed() < PARSE_BUDGET * 3, "{:?}", started.elapsed());
+        // The same tokenizer goes on with the next source.
+        let mut tokenizer = PythonTokenizer::new().expect("grammar");
+        assert!(tokenizer.tokenize(&"\\\n".repeat(MAX_SOURCE_BYTES / 2)).expect("tokenizes").stopped);
+        let next = tokenizer.tokenize("x = 1\n").expect("tokenizes");
+        assert!(!next.stopped && !next.tokens.is_empty());
     }
 
     #[test]

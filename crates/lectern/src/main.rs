@@ -204,7 +204,8 @@ fn lock(course: &std::path::Path) -> anyhow::Result<ExitCode> {
 /// A number from 0 to 1 (`--similarity-threshold`).
 fn fraction(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        // `-0` is 0.
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x + 0.0),
         Ok(_) => Err("expected a number from 0 to 1, such as 0.3".into()),
         Err(_) => Err(format!("`{s}` is not a number; expected one from 0 to 1, such as 0.3")),
     }
