@@ -27,6 +27,20 @@ use crate::{lectern, root, transcript};
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const DRIVER: &str = "/usr/bin/chromedriver";
 
+/// Whether the browser tests can run: Chromium and its driver are installed. Without
+/// them, `false` when LECTERN_SKIP_BROWSER says to skip on purpose (saying so), else a
+/// failure that names what to install.
+pub(crate) fn browser_or_skip(what: &str) -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists() {
+        return true;
+    }
+    if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
+        eprintln!("{what} skipped: LECTERN_SKIP_BROWSER is set");
+        return false;
+    }
+    panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+}
+
 pub(crate) struct Driver {
     child: Child,
     port: u16,
@@ -115,6 +129,16 @@ impl Driver {
         self.call(method, &path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))["value"].clone()
     }
 
+    /// Loads `url` in the page and waits (10 s at most) until it is complete there.
+    pub(crate) fn go(&self, url: &str) {
+        self.script(&format!("location.href = {url:?}; return 1"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.script("return document.readyState + ' ' + location.href").as_str() != Some(format!("complete {url}").as_str()) {
+            assert!(Instant::now() < deadline, "{url} never loaded");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub(crate) fn open(&self, file: &Path) {
         self.cmd("POST", "/url", Some(json!({"url": format!("file://{}", file.display())})));
     }
@@ -184,12 +208,8 @@ fn build(mode: &str, out: &Path) {
 
 #[test]
 fn a_student_answers_checks_reveals_and_hands_in_in_a_real_browser() {
-    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("browser test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    if !browser_or_skip("browser test") {
+        return;
     }
     let tmp = std::env::temp_dir().join(format!("lectern-browser-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
@@ -317,12 +337,8 @@ fn axe_violations(driver: &Driver, axe: &str) -> Vec<String> {
 
 #[test]
 fn axe_core_finds_no_wcag_21_aa_violation_on_the_built_pages() {
-    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("accessibility test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    if !browser_or_skip("accessibility test") {
+        return;
     }
     let Some(axe_path) = axe_core() else {
         eprintln!(
@@ -420,12 +436,8 @@ fn tab_to(driver: &Driver, css: &str) -> usize {
 
 #[test]
 fn every_quiz_kind_is_answered_and_checked_with_the_keyboard_alone() {
-    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("keyboard test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    if !browser_or_skip("keyboard test") {
+        return;
     }
     let tmp = std::env::temp_dir().join(format!("lectern-keyboard-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);

@@ -9,12 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
 use lectern_lesson::answer::AnswersFile;
 use serde_json::{json, Value};
 
-use crate::browser::{Driver, CHROMIUM, DRIVER};
+use crate::browser::Driver;
 use crate::{lectern, root, tempdir, transcript};
 
 /// Numbers as students type them: every value in every spelling, with every unit form.
@@ -159,12 +158,8 @@ fn graded(result: &Value) -> String {
 
 #[test]
 fn the_page_and_the_grader_give_every_answer_the_same_verdict() {
-    if !(Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("contract test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    if !crate::browser::browser_or_skip("contract test") {
+        return;
     }
     let tmp = tempdir("contract");
     let course = root().join("tests/fixtures/contract/course");

@@ -372,17 +372,13 @@ fn serve_refuses_other_hosts_other_origins_requests_without_the_token_and_bad_re
 /// runs code, and reloads when the lesson is edited.
 #[test]
 fn serve_runs_for_its_own_page_in_a_browser_and_not_for_a_page_of_another_origin() {
-    use crate::browser::{Driver, CHROMIUM, DRIVER};
+    use crate::browser::Driver;
     if !std::path::Path::new("/usr/bin/bwrap").exists() {
         eprintln!("skipped: no bubblewrap");
         return;
     }
-    if !(std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("browser test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    if !crate::browser::browser_or_skip("browser test") {
+        return;
     }
     let dir = crate::tempdir("serve-browser");
     crate::site::copy_dir(&root().join("courses/guide"), &dir.join("course"));
@@ -402,14 +398,7 @@ fn serve_runs_for_its_own_page_in_a_browser_and_not_for_a_page_of_another_origin
     });
     fs::create_dir_all(dir.join("downloads")).expect("mkdir");
     let driver = Driver::start(&dir.join("profile"), &dir.join("downloads"));
-    let go = |url: &str| {
-        driver.script(&format!("location.href = {url:?}; return 1"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while driver.script("return document.readyState + ' ' + location.href").as_str() != Some(format!("complete {url}").as_str()) {
-            assert!(Instant::now() < deadline, "{url} never loaded");
-            thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let go = |url: &str| driver.go(url);
 
     go(&format!("http://{evil_address}/evil.html"));
     // A slow program, posted `no-cors` (a simple request, no preflight): were it run, the
@@ -468,25 +457,14 @@ fn serve_runs_for_its_own_page_in_a_browser_and_not_for_a_page_of_another_origin
 /// others, and a site opened from files says why search is not there.
 #[test]
 fn search_finds_chinese_and_english_words_in_a_browser() {
-    use crate::browser::{Driver, CHROMIUM, DRIVER};
-    if !(std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(DRIVER).exists()) {
-        if std::env::var_os("LECTERN_SKIP_BROWSER").is_some() {
-            eprintln!("browser test skipped: LECTERN_SKIP_BROWSER is set");
-            return;
-        }
-        panic!("{CHROMIUM} and {DRIVER} are needed (apt-get install chromium chromium-driver), or set LECTERN_SKIP_BROWSER=1");
+    use crate::browser::Driver;
+    if !crate::browser::browser_or_skip("browser test") {
+        return;
     }
     let dir = crate::tempdir("search-browser");
     fs::create_dir_all(dir.join("downloads")).expect("mkdir");
     let driver = Driver::start(&dir.join("profile"), &dir.join("downloads"));
-    let go = |url: &str| {
-        driver.script(&format!("location.href = {url:?}; return 1"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while driver.script("return document.readyState + ' ' + location.href").as_str() != Some(format!("complete {url}").as_str()) {
-            assert!(Instant::now() < deadline, "{url} never loaded");
-            thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let go = |url: &str| driver.go(url);
     // Types `query` into the search box; the result links (page names) and the status line.
     let search = |query: &str| -> (Vec<String>, String) {
         driver.script(&format!(
