@@ -148,7 +148,8 @@ enum Command {
         prune: bool,
         /// The share of their fingerprints (code) or character shingles (text) two
         /// hand-ins must have in common, from 0 to 1, for similarity.html to list the pair
-        /// (for the instructor's review; students never see it).
+        /// (for the instructor's review; students never see it). With --shard there is
+        /// no review: `lectern grade merge` makes it, with its own threshold.
         #[arg(long, default_value_t = lectern_grade::similarity::DEFAULT_THRESHOLD, value_parser = fraction)]
         similarity_threshold: f64,
         #[command(subcommand)]
